@@ -1,0 +1,55 @@
+"""The `nightjar` command. Thin: parses arguments, calls a module, prints.
+
+Exit codes: 0 success, 1 failure of the job, 2 bad usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from nightjar import __version__
+from nightjar.console import error
+from nightjar.errors import InputError, NightjarError
+
+app = typer.Typer(
+    name="nightjar",
+    help="Machine-learning detections for security telemetry.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Profile and clean datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nightjar {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Machine-learning detections for security telemetry.
+
+    Example:
+        nightjar data profile conn.log --html profile.html
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and map Nightjar errors to exit codes (2 for input, 1 otherwise)."""
+    from nightjar import commands  # noqa: F401  (registers the commands on `app`)
+
+    try:
+        app(args=argv, standalone_mode=True)
+    except InputError as exc:
+        error(str(exc))
+        sys.exit(2)
+    except NightjarError as exc:
+        error(str(exc))
+        sys.exit(1)

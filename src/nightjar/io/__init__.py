@@ -1,0 +1,110 @@
+"""Readers: raw telemetry in, Arrow tables with ECS field names out.
+
+`Reading(paths)` sniffs every file, folder or archive member, picks the reader, and yields batches
+while keeping one `ReadReport` per source. Files named explicitly must be readable (InputError
+otherwise); files found inside a folder that no reader recognises are skipped and listed.
+
+Example:
+    >>> from nightjar.io import read_table
+    >>> table, report = read_table("conn.log")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from nightjar import progress
+from nightjar.errors import InputError
+from nightjar.io import evtx, lists, process_csv, windows_json, zeek  # noqa: F401  (registration order = sniff order)
+from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, Batch, Reader, detect
+from nightjar.io.report import ReadReport, totals
+from nightjar.io.sources import Source, expand
+
+__all__ = ["READERS", "Batch", "Reader", "ReadReport", "Reading", "Source", "detect", "read_table", "read_tables"]
+
+
+class Reading:
+    """Iterate the batches of many inputs, keeping the accounting of each."""
+
+    def __init__(self, paths: list[str | Path], batch_rows: int = DEFAULT_BATCH_ROWS, show_progress: bool = True) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.batch_rows = batch_rows
+        self.show_progress = show_progress
+        self.reports: list[ReadReport] = []
+        self.skipped: list[tuple[str, str]] = []
+
+    def __iter__(self) -> Iterator[Batch]:
+        sources = list(expand(self.paths))
+        explicit = {p.resolve() for p in self.paths if p.is_file()}
+        sizes = {s.path: s.path.stat().st_size for s in sources}
+        with progress.bar(sum(sizes.values()) or None, "reading") if self.show_progress else _no_bar() as bar:
+            seen: set[Path] = set()
+            for source in sources:
+                yield from self._read_source(source, strict=source.path.resolve() in explicit and source.member is None)
+                if source.path not in seen:
+                    seen.add(source.path)
+                    bar.advance(sizes[source.path], description=source.path.name)
+
+    def _read_source(self, source: Source, strict: bool) -> Iterator[Batch]:
+        try:
+            reader = detect(source)
+        except InputError as exc:
+            if strict:
+                raise
+            self.skipped.append((source.name, exc.message))
+            return
+        report = ReadReport(source.name, format=reader.format)
+        self.reports.append(report)
+        yield from reader.batches(source, report, self.batch_rows)
+
+    def totals(self) -> dict[str, int]:
+        """read / parsed / rejected summed over every source, plus the number of skipped files."""
+        return {**totals(self.reports), "skipped_files": len(self.skipped)}
+
+
+class _NullBar:
+    def advance(self, n: float = 1, description: str | None = None) -> None:
+        pass
+
+
+class _no_bar:  # noqa: N801  (a context manager used like a function)
+    def __enter__(self) -> _NullBar:
+        return _NullBar()
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def read_tables(paths: list[str | Path], show_progress: bool = False) -> tuple[dict[str, pa.Table], Reading]:
+    """Read everything under `paths` into one table per event kind (schemas unified, missing as null)."""
+    reading = Reading(paths, show_progress=show_progress)
+    parts: dict[str, list[pa.Table]] = {}
+    for batch in reading:
+        parts.setdefault(batch.kind, []).append(batch.table)
+    tables = {kind: pa.concat_tables(ts, promote_options="permissive") for kind, ts in parts.items()}
+    return tables, reading
+
+
+def read_table(path: str | Path, kind: str | None = None) -> tuple[pa.Table, ReadReport]:
+    """Read one file into one table (of `kind` when the file holds several kinds) and its report."""
+    tables, reading = read_tables([path])
+    if kind is None and len(tables) > 1:
+        raise InputError(f"holds several kinds of events ({', '.join(sorted(tables))}); name one", None)
+    table = tables.get(kind) if kind else next(iter(tables.values()), None)
+    report = reading.reports[0] if len(reading.reports) == 1 else _merged(str(path), reading.reports)
+    return (table if table is not None else pa.table({})), report
+
+
+def _merged(name: str, reports: list[ReadReport]) -> ReadReport:
+    merged = ReadReport(name, format=",".join(sorted({r.format for r in reports})) or "empty")
+    for r in reports:
+        merged.read += r.read
+        merged.parsed += r.parsed
+        merged.rejected += r.rejected
+        merged.truncated |= r.truncated
+        merged.notes += r.notes
+        merged.rejections += r.rejections[: max(0, merged.max_examples - len(merged.rejections))]
+    return merged

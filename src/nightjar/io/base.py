@@ -1,0 +1,78 @@
+"""The reader contract and the registry that sniffs which reader fits an input.
+
+A reader turns one `Source` into Arrow batches with ECS column names, counting every record in a
+`ReadReport`. Readers register themselves with `@register`; `detect()` asks each, in registration
+order, whether it recognises the first bytes of a source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+from nightjar.errors import InputError, Location
+from nightjar.io.report import ReadReport
+from nightjar.io.sources import Source
+
+DEFAULT_BATCH_ROWS = 65536
+SNIFF_BYTES = 65536
+
+
+@dataclass
+class Batch:
+    """A slice of one input: an Arrow table with ECS columns, the event kind, and where it came from."""
+
+    table: pa.Table
+    kind: str
+    source: str
+
+
+class Reader(Protocol):
+    """One input format."""
+
+    format: str
+
+    def sniff(self, source: Source, head: bytes) -> bool:
+        """True when this reader recognises `head`, the first decompressed bytes of `source`."""
+
+    def batches(self, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
+        """Yield the records of `source` as batches, counting each in `report`."""
+
+
+READERS: list[Reader] = []
+
+
+def register(reader_class: type) -> type:
+    """Class decorator: add a reader (instantiated without arguments) to the registry."""
+    READERS.append(reader_class())
+    return reader_class
+
+
+def detect(source: Source, head: bytes | None = None) -> Reader:
+    """The reader for `source`, or InputError naming the file when no reader recognises it."""
+    if head is None:
+        head = source.head(SNIFF_BYTES)
+    for reader in READERS:
+        if reader.sniff(source, head):
+            return reader
+    if not head.strip():
+        return EMPTY
+    raise InputError("unknown format (not EVTX, Windows event JSON/CSV, Zeek, or a domain/URL list)", Location(source.name))
+
+
+class _EmptyReader:
+    """An empty file is fine: zero records, nothing to say."""
+
+    format = "empty"
+
+    def sniff(self, source: Source, head: bytes) -> bool:
+        return not head.strip()
+
+    def batches(self, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
+        return iter(())
+
+
+EMPTY = _EmptyReader()

@@ -1,0 +1,81 @@
+"""Accounting for every read: rows read = rows parsed + rows rejected, always.
+
+A reader never drops a record silently: a malformed one is counted as rejected, and its location and
+reason are kept (the first `max_examples` of them, so a file of garbage cannot exhaust memory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nightjar.errors import Location
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One skipped record: where it was and why."""
+
+    source: Location
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+@dataclass
+class ReadReport:
+    """What happened while reading one input (a file or an archive member)."""
+
+    source: str
+    format: str = "unknown"
+    read: int = 0
+    parsed: int = 0
+    rejected: int = 0
+    truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    max_examples: int = 50
+
+    def ok(self, n: int = 1) -> None:
+        """Count `n` records read and parsed."""
+        self.read += n
+        self.parsed += n
+
+    def reject(self, line: int | None, reason: str, field_name: str | None = None) -> None:
+        """Count one record read and rejected, keeping its location and reason."""
+        self.read += 1
+        self.rejected += 1
+        if len(self.rejections) < self.max_examples:
+            self.rejections.append(Rejection(Location(self.source, line, field_name), reason))
+
+    def note(self, text: str) -> None:
+        """Record something a user should know (truncation, unknown columns, ...)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    @property
+    def balanced(self) -> bool:
+        """True when read = parsed + rejected."""
+        return self.read == self.parsed + self.rejected
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready summary."""
+        return {
+            "source": self.source,
+            "format": self.format,
+            "read": self.read,
+            "parsed": self.parsed,
+            "rejected": self.rejected,
+            "truncated": self.truncated,
+            "notes": list(self.notes),
+            "rejections": [str(r) for r in self.rejections],
+        }
+
+
+def totals(reports: list[ReadReport]) -> dict[str, int]:
+    """Sum read / parsed / rejected over several reports."""
+    return {
+        "read": sum(r.read for r in reports),
+        "parsed": sum(r.parsed for r in reports),
+        "rejected": sum(r.rejected for r in reports),
+    }
