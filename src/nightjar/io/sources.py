@@ -35,6 +35,7 @@ class SafeStream(io.RawIOBase):
         self._inner = inner
         self.name = name
         self.truncated: str | None = None
+        self._read1 = getattr(inner, "read1", None)
 
     def readable(self) -> bool:
         return True
@@ -43,7 +44,8 @@ class SafeStream(io.RawIOBase):
         if self.truncated:
             return 0
         try:
-            data = self._inner.read(len(buffer))
+            # read1: one underlying read at most, so data decoded before a break is not lost with it
+            data = self._read1(len(buffer)) if self._read1 else self._inner.read(len(buffer))
         except _DECOMPRESSION_ERRORS as exc:
             self.truncated = f"{type(exc).__name__}: {exc}"
             return 0
