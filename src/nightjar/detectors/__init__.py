@@ -1,0 +1,1 @@
+"""Detectors: one subpackage per kind (dga, lotl, url, beacon), all following `base.Detector`."""

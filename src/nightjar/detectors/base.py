@@ -1,0 +1,114 @@
+"""The detector contract shared by every kind, and the lookup of detectors by kind.
+
+A detector is an estimator in the scikit-learn sense: `__init__` only stores hyperparameters,
+`fit(events, labels)` learns and returns `self`, fitted state ends in `_`, and `score(events)`
+returns a copy of the events with `score` (0..1, higher is more malicious), `alert` (score at or
+above the operating threshold `threshold_`) and `reasons` (words a person can act on). Models are
+saved as plain files (JSON, LightGBM text, ONNX) by `save(dir)`, never pickled, and read back by the
+class method `load(dir)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from nightjar.errors import ConfigError, NightjarError
+
+SCORE, ALERT, REASONS = "score", "alert", "reasons"
+KINDS = ("dga", "url", "lotl", "beacon")
+
+
+class NotFittedError(NightjarError):
+    """`score` or `save` was called on a detector that has not been fitted or loaded."""
+
+
+class Detector:
+    """Base class: hyperparameter handling, fitted-state checks and the contract's signatures."""
+
+    kind: ClassVar[str] = ""
+    #: event kinds (see nightjar.schema) this detector reads, e.g. ("domain", "dns")
+    reads: ClassVar[tuple[str, ...]] = ()
+    #: the columns `score` output keeps, in order, before score/alert/reasons (the CLI contract)
+    output_columns: ClassVar[tuple[str, ...]] = ()
+
+    def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray) -> Self:
+        """Learn from `events` with boolean `labels` (True = malicious); returns self."""
+        raise NotImplementedError
+
+    def score(self, events: pd.DataFrame) -> pd.DataFrame:
+        """A copy of `events` with `score`, `alert` and `reasons` added; rows keep their order."""
+        raise NotImplementedError
+
+    def save(self, directory: Path) -> list[Path]:
+        """Write the fitted model as plain files into `directory`; returns the files written."""
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """Read a model written by `save`."""
+        raise NotImplementedError
+
+    # --- estimator plumbing ------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD]
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, as given to `__init__` (they feed the registry manifest)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Change hyperparameters; unknown names are a ConfigError."""
+        valid = set(self._param_names())
+        for name, value in params.items():
+            if name not in valid:
+                raise ConfigError(f"{type(self).__name__} has no parameter {name!r}; known: {', '.join(sorted(valid))}")
+            setattr(self, name, value)
+        return self
+
+    def clone(self) -> Self:
+        """An unfitted detector with the same hyperparameters."""
+        return type(self)(**self.get_params())
+
+    @property
+    def is_fitted(self) -> bool:
+        """True once `fit` or `load` has set the fitted state."""
+        return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
+
+    def check_fitted(self) -> None:
+        """Raise NotFittedError unless fitted."""
+        if not self.is_fitted:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit() or load() first")
+
+
+def detector_class(kind: str) -> type[Detector]:
+    """The detector class for `kind` (imports nightjar.detectors.<kind> on first use)."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown detector {kind!r}; known detectors: {', '.join(KINDS)}")
+    try:
+        module = importlib.import_module(f"nightjar.detectors.{kind}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith(f"nightjar.detectors.{kind}"):
+            raise ConfigError(f"detector {kind!r} is not built yet") from exc
+        raise
+    cls: type[Detector] = module.DETECTOR
+    return cls
+
+
+def available_kinds() -> list[str]:
+    """The detector kinds that are installed."""
+    found = []
+    for kind in KINDS:
+        try:
+            detector_class(kind)
+        except ConfigError:
+            continue
+        found.append(kind)
+    return found
