@@ -1,1 +1,3 @@
 """CLI commands: each module adds its commands to `nightjar.cli.app`; importing this package registers them all."""
+
+from nightjar.commands import data, demo  # noqa: F401
