@@ -81,6 +81,10 @@ def test_one_chosen_model_at_most():
     card.models[0].chosen = True
     with pytest.raises(ConfigError, match="only one model"):
         card.as_dict()
+    card.models[0].chosen = False
+    card.operating_fpr = 1e-2
+    with pytest.raises(ConfigError, match="operating_fpr"):
+        card.as_dict()
     card.models = []
     with pytest.raises(ConfigError, match="at least one model"):
         card.as_dict()

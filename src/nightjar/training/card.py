@@ -127,6 +127,10 @@ class ModelCard:
         if sum(m.chosen for m in self.models) > 1:
             raise ConfigError("only one model can be marked chosen; got "
                               + ", ".join(m.name for m in self.models if m.chosen))
+        off = [m.name for m in self.models if not math.isclose(m.metrics.operating_fpr, self.operating_fpr)]
+        if off:
+            raise ConfigError(f"models {', '.join(off)} were evaluated with another operating_fpr than the card's "
+                              f"{self.operating_fpr:g}; evaluate them with operating_fpr={self.operating_fpr:g}")
         bad = [s.name for s in self.sources if s.role not in ROLES]
         if bad:
             raise ConfigError(f"data source role must be one of {', '.join(ROLES)}; wrong for {', '.join(bad)}")
