@@ -1,3 +1,4 @@
 """CLI commands: each module adds its commands to `nightjar.cli.app`; importing this package registers them all."""
 
 from nightjar.commands import data, demo  # noqa: F401
+from nightjar.commands import models  # noqa: F401
