@@ -32,8 +32,8 @@ def parse_block(data: bytes, layout: Layout) -> tuple[pa.Table, int]:
     Only single-byte searches (memchr speed) touch the raw bytes; multi-byte searches over a whole
     block would cost more than the parse.
     """
-    if b"\r" in data or layout.width < 2:
-        raise BlockError("carriage return or single-column log: salvage")
+    if b"\r" in data or layout.width < 2 or not _utf8(data):
+        raise BlockError("carriage return, invalid UTF-8 or a single-column log: salvage")
     counts = {"comment": 0, "bad": 0, "empty": 0}
 
     def on_invalid(row: pcsv.InvalidRow) -> str:
@@ -60,6 +60,17 @@ def parse_block(data: bytes, layout: Layout) -> tuple[pa.Table, int]:
         return table, lines
     except (pa.ArrowException, ValueError) as exc:  # ArrowInvalid is a ValueError
         raise BlockError(str(exc)) from exc
+
+
+def _utf8(data: bytes) -> bool:
+    """True when `data` is valid UTF-8 (pyarrow's row handler cannot take anything else). ASCII is fast."""
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _comment_lines(data: bytes) -> int:

@@ -19,6 +19,7 @@ import pyarrow.csv as pcsv
 from nightjar.io import zeek_types as zt
 
 _COMPOUND_SPLIT = re.compile(r"\s+")
+MAX_EXTRA_COLUMNS = 8  # labelling tools append a few columns; more than this in the first lines is garbage
 
 
 @dataclass
@@ -166,9 +167,10 @@ def build_layout(header: TsvHeader, path: str, sample: list[bytes]) -> Layout:
             columns.append(Column(names, ztypes))
         else:
             columns.append(Column([name], [ztype]))
-    counts = Counter(len(line.split(header.separator.encode())) for line in sample if line and not line.startswith(b"#"))
-    common = counts.most_common(1)[0][0] if counts else 0
-    for i in range(max(0, common - len(columns)) if columns else 0):
+    sep = header.separator.encode()
+    counts = [line.count(sep) + 1 for line in sample if line and not line.startswith(b"#")]
+    widest = max([c for c in counts if c <= len(columns) + MAX_EXTRA_COLUMNS], default=0)
+    for i in range(max(0, widest - len(columns)) if columns else 0):
         columns.append(Column([f"extra_{i + 1}"], ["string"]))
     return Layout(header, path, columns, min_fields=len(header.fields))
 

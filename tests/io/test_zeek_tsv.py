@@ -1,0 +1,207 @@
+"""Zeek TSV reader: header handling, types, markers, labelled columns, bad lines, truncation, naming."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from nightjar.io import Source, detect, read_table
+from nightjar.io.report import ReadReport
+from nightjar.io.zeek_tsv import tsv_batches
+
+CONN_FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes",
+               "local_orig", "tunnel_parents"]
+CONN_TYPES = ["time", "string", "addr", "port", "addr", "port", "enum", "interval", "count", "bool", "set[string]"]
+
+
+def zeek_tsv(fields: list[str], types: list[str], rows: list[str], path: str | None = "conn", close: bool = True) -> str:
+    """A Zeek TSV log with a standard header."""
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-"]
+    if path:
+        head.append(f"#path\t{path}")
+    head += ["#open\t2024-04-19-00-00-01", "#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+    tail = ["#close\t2024-04-19-01-00-00"] if close else []
+    return "\n".join(head + rows + tail) + "\n"
+
+
+def conn_row(i: int, **over: str) -> str:
+    values = {"ts": f"1713484795.{i:06d}", "uid": f"C{i}", "id.orig_h": "10.0.0.1", "id.orig_p": str(40000 + i),
+              "id.resp_h": "10.0.0.2", "id.resp_p": "443", "proto": "tcp", "duration": "1.5", "orig_bytes": "100",
+              "local_orig": "T", "tunnel_parents": "-"}
+    values.update(over)
+    return "\t".join(values[f] for f in CONN_FIELDS)
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    data = text.encode() if isinstance(text, str) else text
+    if name.endswith(".gz"):
+        data = gzip.compress(data)
+    path.write_bytes(data)
+    return path
+
+
+def read(path: Path, batch_rows: int = 65536) -> tuple[pa.Table, ReadReport, list[str]]:
+    report = ReadReport(str(path))
+    batches = list(tsv_batches(Source(path), report, batch_rows))
+    assert report.balanced
+    table = pa.concat_tables([b.table for b in batches]) if batches else pa.table({})
+    return table, report, sorted({b.kind for b in batches})
+
+
+def test_types_names_and_markers(tmp_path: Path) -> None:
+    rows = [conn_row(1), conn_row(2, duration="-", orig_bytes="-", local_orig="F", tunnel_parents="(empty)"),
+            conn_row(3, uid="(empty)", tunnel_parents="a,b")]
+    table, report, kinds = read(write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, rows)))
+    assert kinds == ["conn"] and report.read == 3 and report.parsed == 3 and report.rejected == 0
+    assert table.schema.field("@timestamp").type == pa.timestamp("us", tz="UTC")
+    assert table.schema.field("zeek.conn.duration").type == pa.float64()
+    assert table.schema.field("source.port").type == pa.int64()
+    assert table.schema.field("zeek.conn.local_orig").type == pa.bool_()
+    assert table.schema.field("zeek.conn.tunnel_parents").type == pa.list_(pa.string())
+    rows_out = table.to_pylist()
+    assert rows_out[0]["@timestamp"] == datetime(2024, 4, 18, 23, 59, 55, 1, tzinfo=timezone.utc)
+    assert rows_out[0]["source.ip"] == "10.0.0.1" and rows_out[0]["destination.port"] == 443
+    assert rows_out[0]["source.bytes"] == 100 and rows_out[0]["network.transport"] == "tcp"
+    assert rows_out[1]["zeek.conn.duration"] is None and rows_out[1]["source.bytes"] is None
+    assert rows_out[1]["zeek.conn.local_orig"] is False
+    assert rows_out[0]["zeek.conn.tunnel_parents"] is None  # "-": unset
+    assert rows_out[1]["zeek.conn.tunnel_parents"] == []  # "(empty)": empty set
+    assert rows_out[2]["zeek.conn.tunnel_parents"] == ["a", "b"]
+    assert rows_out[2]["zeek.session_id"] == ""  # "(empty)" string
+
+
+def test_timestamp_keeps_microseconds(tmp_path: Path) -> None:
+    rows = [conn_row(1, ts="1713484795.943239"), conn_row(2, ts="1713484799.999999")]
+    table, _, _ = read(write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, rows)))
+    micros = table.column("@timestamp").cast(pa.int64()).to_pylist()
+    assert micros == [1713484795943239, 1713484799999999]
+
+
+def test_malformed_lines_are_rejected_with_location(tmp_path: Path) -> None:
+    rows = [conn_row(1), "garbage", conn_row(3, orig_bytes="lots"), conn_row(4, ts="yesterday"),
+            conn_row(5) + "\textra\tmore", conn_row(6, local_orig="maybe"), conn_row(7)]
+    path = write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, rows))
+    table, report, _ = read(path)
+    assert (report.read, report.parsed, report.rejected) == (7, 3, 4)
+    assert table.column("zeek.session_id").to_pylist() == ["C1", "C5", "C7"]
+    assert table.column("zeek.conn.extra_1").to_pylist() == [None, "extra", None]
+    where = {(r.source.line, r.source.field) for r in report.rejections}
+    assert where == {(10, None), (11, "orig_bytes"), (12, "ts"), (14, "local_orig")}
+
+
+def test_wrong_field_count_only_rows_are_rejected(tmp_path: Path) -> None:
+    rows = [conn_row(1), "\t".join(conn_row(2).split("\t")[:5]), conn_row(3)]
+    table, report, _ = read(write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, rows)))
+    assert table.column("zeek.session_id").to_pylist() == ["C1", "C3"]
+    assert report.rejected == 1 and "expected 11 fields, found 5" in report.rejections[0].reason
+
+
+def test_close_and_comment_lines_are_not_records(tmp_path: Path) -> None:
+    text = zeek_tsv(CONN_FIELDS, CONN_TYPES, [conn_row(1), "#a comment", "", conn_row(2)])
+    _, report, _ = read(write(tmp_path, "conn.log", text))
+    assert (report.read, report.parsed, report.rejected) == (2, 2, 0)
+
+
+def test_extra_tab_columns_are_kept(tmp_path: Path) -> None:
+    rows = [conn_row(1) + "\tMalicious\tC&C", conn_row(2) + "\tBenign\t-", conn_row(3)]
+    table, report, _ = read(write(tmp_path, "conn.log.labeled", zeek_tsv(CONN_FIELDS, CONN_TYPES, rows)))
+    assert report.rejected == 0 and report.parsed == 3
+    assert table.column("zeek.conn.extra_1").to_pylist() == ["Malicious", "Benign", None]
+    assert table.column("zeek.conn.extra_2").to_pylist() == ["C&C", None, None]
+
+
+def test_stratosphere_labelled_columns_split_on_spaces(tmp_path: Path) -> None:
+    fields = CONN_FIELDS[:-1] + ["tunnel_parents   label   detailed-label"]
+    types = CONN_TYPES[:-1] + ["set[string]   string   string"]
+    rows = [conn_row(1, tunnel_parents="-   Malicious   C&C-HeartBeat"), conn_row(2, tunnel_parents="-   Benign   -")]
+    table, report, kinds = read(write(tmp_path, "conn.log.labeled", zeek_tsv(fields, types, rows, path=None)))
+    assert kinds == ["conn"] and report.rejected == 0
+    assert table.column("zeek.conn.label").to_pylist() == ["Malicious", "Benign"]
+    assert table.column("zeek.conn.detailed-label").to_pylist() == ["C&C-HeartBeat", None]
+    assert table.column("zeek.conn.tunnel_parents").to_pylist() == [None, None]
+
+
+def test_gzip_and_truncated_gzip(tmp_path: Path) -> None:
+    rows = [conn_row(i, uid=f"C{i}-" + "x" * (i % 50)) for i in range(20000)]
+    text = zeek_tsv(CONN_FIELDS, CONN_TYPES, rows)
+    table, report, _ = read(write(tmp_path, "conn.log.gz", text), batch_rows=5000)
+    assert table.num_rows == 20000 and not report.truncated
+    whole = gzip.compress(text.encode())
+    cut = tmp_path / "cut" / "conn.log.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    table, report, _ = read(cut, batch_rows=5000)
+    assert report.truncated and any("ended early" in n for n in report.notes)
+    assert 5000 < report.parsed < 20000 and report.rejected <= 1
+    uids = table.column("zeek.session_id").to_pylist()
+    assert uids == [f"C{i}-" + "x" * (i % 50) for i in range(len(uids))]  # everything before the break, in order
+    # the reader keeps (almost) all that Python's gzip can recover before the break
+    recovered = gzip.GzipFile(fileobj=__import__("io").BytesIO(cut.read_bytes()))
+    try:
+        plain = recovered.read()
+    except EOFError:
+        plain = b""
+    if plain:
+        assert abs(sum(1 for line in plain.split(b"\n") if line and not line.startswith(b"#")) - report.read) <= 1
+
+
+def test_batches_respect_batch_rows(tmp_path: Path) -> None:
+    path = write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, [conn_row(i) for i in range(1000)]))
+    report = ReadReport(str(path))
+    sizes = [b.table.num_rows for b in tsv_batches(Source(path), report, 64)]
+    assert sum(sizes) == 1000 and max(sizes) <= 64
+
+
+def test_empty_and_header_only(tmp_path: Path) -> None:
+    table, report, kinds = read(write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, [])))
+    assert report.read == 0 and kinds == []
+    table, report, kinds = read(write(tmp_path, "dns.log", "#separator \\x09\n"))
+    assert report.read == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "fields", "kind"),
+    [
+        ("conn.log", None, CONN_FIELDS, "conn"),
+        ("conn.00:00:00-01:00:00.log.gz", None, CONN_FIELDS, "conn"),
+        ("sensor1_dns.log", None, ["ts", "uid"], "dns"),
+        ("whatever.log", "http", ["ts", "uid"], "http"),
+        ("data.txt", None, ["ts", "uid", "query", "qtype"], "dns"),
+        ("data.txt", None, ["ts", "uid", "host", "uri"], "http"),
+        ("data.txt", None, ["ts", "uid", "server_name"], "ssl"),
+        ("data.txt", None, ["ts", "uid", "conn_state"], "conn"),
+        ("known_services.log", None, ["ts", "uid"], "zeek.known_services"),
+        ("ssh.log", None, ["ts", "uid", "auth_success"], "zeek.ssh"),
+    ],
+)
+def test_log_type_detection(tmp_path: Path, name: str, path: str | None, fields: list[str], kind: str) -> None:
+    types = ["time"] + ["string"] * (len(fields) - 1)
+    row = "\t".join(["1713484795.1"] + ["x"] * (len(fields) - 1))
+    _, _, kinds = read(write(tmp_path, name, zeek_tsv(fields, types, [row], path=path)))
+    assert kinds == [kind]
+
+
+def test_other_logs_pass_through_with_zeek_names(tmp_path: Path) -> None:
+    fields, types = ["ts", "uid", "id.orig_h", "auth_success", "auth_attempts"], ["time", "string", "addr", "bool", "count"]
+    table, _, kinds = read(write(tmp_path, "ssh.log", zeek_tsv(fields, types, ["1.0\tC1\t1.2.3.4\tT\t3"], path="ssh")))
+    assert kinds == ["zeek.ssh"]
+    assert table.column_names == ["@timestamp", "zeek.session_id", "source.ip", "zeek.ssh.auth_success", "zeek.ssh.auth_attempts"]
+
+
+def test_escapes_are_decoded(tmp_path: Path) -> None:
+    fields, types = ["ts", "query", "answers"], ["time", "string", "vector[string]"]
+    table, _, _ = read(write(tmp_path, "dns.log", zeek_tsv(fields, types, ["1.0\ta\\x2db\\x09c\tx\\x2cy,z"], path="dns")))
+    assert table.column("dns.question.name").to_pylist() == ["a-b\tc"]
+    assert table.column("dns.answers.data").to_pylist() == [["x,y", "z"]]
+
+
+def test_sniff_and_registry(tmp_path: Path) -> None:
+    path = write(tmp_path, "conn.log.gz", zeek_tsv(CONN_FIELDS, CONN_TYPES, [conn_row(1)]))
+    assert detect(Source(path)).format == "zeek_tsv"
+    table, report = read_table(path)
+    assert table.num_rows == 1 and report.format == "zeek_tsv"
