@@ -32,6 +32,9 @@ def test_register_copies_files_and_writes_manifest(registry: Registry, make_mode
     assert on_disk.threshold == 0.7 and on_disk.metrics == {"recall": 0.9} and on_disk.created_at.endswith("Z")
     assert on_disk.code_version.startswith("0.") or "+" in on_disk.code_version
     assert registry.aliases("toy") == {"candidate": 1}
+    plain_mode = (folder / "params.json").stat().st_mode & 0o777  # atomic writes are not left 0600
+    assert (folder / "manifest.json").stat().st_mode & 0o777 == plain_mode
+    assert (registry.root / "toy" / "aliases.json").stat().st_mode & 0o777 == plain_mode
 
 
 def test_versions_increase_and_are_never_overwritten(registry: Registry, make_model) -> None:
@@ -72,6 +75,9 @@ def test_register_rejects_bad_names_and_folders(registry: Registry, make_model, 
         registry.register("../evil", "toy", make_model())
     with pytest.raises(InputError, match="does not exist"):
         registry.register("toy", "toy", tmp_path / "nope")
+    registry.register("toy", "toy", make_model())
+    with pytest.raises(InputError, match="holds 'toy' models"):
+        registry.register("toy", "dga", make_model())
 
 
 def test_promote_moves_production_to_previous(populated: Registry) -> None:

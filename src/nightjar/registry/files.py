@@ -24,6 +24,16 @@ except ImportError:  # pragma: no cover - Windows
 CHUNK = 1 << 20
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: mode for new files written through a temp file (mkstemp would leave them 0600, unreadable by a service account)
+FILE_MODE = 0o666 & ~_umask()
+
+
 def sha256_file(path: Path) -> str:
     """The sha256 hex digest of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
@@ -48,6 +58,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

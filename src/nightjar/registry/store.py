@@ -11,20 +11,22 @@ A version folder counts once its `manifest.json` exists (it is written last). Bu
 
 from __future__ import annotations
 
-import getpass
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 from nightjar.errors import InputError, Location, ModelIntegrityError, ModelNotFoundError
 from nightjar.registry import builtin
-from nightjar.registry.files import append_json_line, atomic_write_json, list_files, locked
-from nightjar.registry.manifest import MANIFEST, Manifest, check_files, utc_now
+from nightjar.registry.audit import log_event, read_events
+from nightjar.registry.files import atomic_write_json, list_files, locked
+from nightjar.registry.manifest import MANIFEST, Manifest, check_files
 
 ALIASES = ("production", "candidate", "previous")
 PROMOTE_TO = ("production", "candidate")
+SEED_WAIT = 10.0  # seconds to wait for another process seeding the same built-in
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -33,13 +35,6 @@ def check_name(name: str) -> str:
     if not NAME.match(name):
         raise InputError(f"invalid model name {name!r}: use lower-case letters, digits, '_', '.' and '-'")
     return name
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "unknown"
 
 
 class Registry:
@@ -78,9 +73,9 @@ class Registry:
             return {}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
+            return {k: int(v) for k, v in data.items() if k in ALIASES and v is not None}
+        except (ValueError, TypeError, AttributeError) as exc:
             raise ModelIntegrityError(f"aliases.json cannot be read: {exc}", Location(str(path))) from None
-        return {k: int(v) for k, v in data.items() if k in ALIASES and v is not None}
 
     def manifest(self, name: str, version_or_alias: int | str = "production") -> Manifest:
         """The manifest of a version number or alias; ModelNotFoundError lists what exists."""
@@ -91,17 +86,8 @@ class Registry:
         return self._dir(name) / "versions" / str(int(version))
 
     def events(self, name: str) -> list[dict[str, Any]]:
-        """The audit log of `name`, oldest first (a line torn by a crash is skipped)."""
-        path = self._dir(name) / "events.jsonl"
-        if not path.exists():
-            return []
-        records = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-        return records
+        """The audit log of `name`, oldest first (see `nightjar.registry.audit`)."""
+        return read_events(self._dir(name) / "events.jsonl")
 
     # --- writing -----------------------------------------------------------------------------
     def register(
@@ -125,6 +111,10 @@ class Registry:
         given = {"threshold": threshold, "target_fpr": target_fpr, "metrics": metrics, "training_data": training_data,
                  "feature_schema": feature_schema, "params": params}
         meta = {k: v for k, v in given.items() if v is not None}
+        if numbers := self._numbers(name):
+            latest = Manifest.read(self.path(name, numbers[-1]))
+            if latest.kind != kind:
+                raise InputError(f"{name} holds {latest.kind!r} models ({latest.ref}); cannot register a {kind!r} model under it")
         if (model_dir / MANIFEST).exists():
             source = Manifest.read(model_dir)
             check_files(model_dir, source)
@@ -226,9 +216,7 @@ class Registry:
         atomic_write_json(self._dir(name) / "aliases.json", {k: aliases[k] for k in ALIASES if k in aliases})
 
     def _log(self, action: str, name: str, version: int | None, alias: str | None, previous: int | None, reason: str) -> None:
-        record = {"time": utc_now(), "action": action, "model": name, "version": version, "alias": alias,
-                  "previous": previous, "reason": reason, "user": _user()}
-        append_json_line(self._dir(name) / "events.jsonl", record)
+        log_event(self._dir(name) / "events.jsonl", action, name, version, alias, previous, reason)
 
     def _allocate(self, name: str, first: int | None = None) -> tuple[int, Path]:
         """Create the next free version folder (mkdir without exist_ok, so two writers never share one)."""
@@ -286,5 +274,7 @@ class Registry:
         try:
             self._store(name, shipped.kind, source, meta, action="seed", alias="production",
                         reason=f"built-in model shipped with nightjar ({source})", version=1, expect=shipped)
-        except FileExistsError:
-            pass  # another process is seeding the same model
+        except FileExistsError:  # another process is seeding the same model: wait for its manifest
+            deadline = time.monotonic() + SEED_WAIT
+            while not (self.path(name, 1) / MANIFEST).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
