@@ -97,6 +97,7 @@ def test_value_counts_stay_bounded() -> None:
         stats.update(pa.chunked_array([pa.array([str(i) for i in range(start, start + 100)] + ["hot"] * 5)]))
     result = stats.result(1050)
     assert len(stats.counts) <= 100 and not result["distinct_exact"]
+    assert result["distinct"] == 1001  # fewer distinct values than the sketch holds: still exact
     assert result["top"][0] == {"value": "hot", "count": 50}
     assert "approx. counts" in flags(result)
 
@@ -207,3 +208,10 @@ def test_html_is_self_contained_and_json_round_trips(tmp_path: Path) -> None:
     assert html.count("<svg") >= 3 and "Events per hour" in html and "Missing values" in html
     assert "<script" not in html and "<link" not in html and "src=" not in html
     assert orjson.loads(write_json(profile, tmp_path / "p.json").read_bytes())["rows"] == profile.rows
+
+
+def test_distinct_is_estimated_beyond_the_sketch() -> None:
+    stats = ColumnStats("id", max_tracked=1000)
+    for start in range(0, 50_000, 10_000):
+        stats.update(pa.chunked_array([pa.array([f"v{i}" for i in range(start, start + 10_000)] * 2)]))
+    assert stats.result(100_000)["distinct"] == pytest.approx(50_000, rel=0.1)

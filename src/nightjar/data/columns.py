@@ -3,7 +3,8 @@
 `ColumnStats.update(array)` folds one Arrow batch into running counts: types seen, missing values
 (null, NaN or blank text), min/max/mean for numbers and times, and value counts. Value counts are exact
 until a column has more than `max_tracked` distinct values; after that only the most frequent are kept
-(the counts and the distinct number become lower bounds, and `exact` says so).
+(their counts become lower bounds, and `exact` says so) and the number of distinct values is estimated
+from a k-minimum-values sketch of value hashes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 MAX_TRACKED = 20_000
 TOP_N = 5
 NEAR_CONSTANT = 0.99
+SKETCH = 2048
 
 
 def text_values(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -54,6 +56,7 @@ class ColumnStats:
     maximum: Any = None
     total: float = 0.0
     numeric_n: int = 0
+    smallest: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
 
     def update(self, array: pa.Array | pa.ChunkedArray) -> None:
         """Fold one batch of values in."""
@@ -83,10 +86,24 @@ class ColumnStats:
         if pa.types.is_timestamp(t):
             return  # counting distinct instants says nothing useful
         vc = pc.value_counts(values)
-        self.counts.update(dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)))
+        distinct = vc.field("values")
+        self.counts.update(dict(zip(distinct.to_pylist(), vc.field("counts").to_pylist(), strict=True)))
+        self._sketch(distinct)
         if len(self.counts) > self.max_tracked:
             self.exact = False
             self.counts = Counter(dict(self.counts.most_common(self.max_tracked // 2)))
+
+    def _sketch(self, distinct: pa.Array) -> None:
+        """Keep the `SKETCH` smallest value hashes (a k-minimum-values sketch of the distinct count)."""
+        values = distinct.to_numpy(zero_copy_only=False)
+        hashed = pd.util.hash_array(values.astype(object) if values.dtype.kind in "OUSb" else values, categorize=False)
+        self.smallest = sorted_unique(np.concatenate([self.smallest, hashed]))[:SKETCH]
+
+    def distinct(self) -> int:
+        """Distinct values: exact while every value is tracked, else estimated from the sketch (~2 % error)."""
+        if self.exact or len(self.smallest) < SKETCH:
+            return len(self.counts) if self.exact else len(self.smallest)
+        return int((SKETCH - 1) / (float(self.smallest[-1]) / 2.0**64))
 
     def result(self, rows: int) -> dict[str, Any]:
         """The column's profile in a table of `rows` rows (rows of batches without it count as missing)."""
@@ -96,7 +113,7 @@ class ColumnStats:
         timestamps = any(t.startswith("timestamp") for t in self.types)
         top_count = max([top[0][1] if top else 0, missing])
         top_share = top_count / rows if rows and not timestamps else None
-        distinct = None if timestamps else len(self.counts)
+        distinct = None if timestamps else self.distinct()
         return {
             "name": self.name,
             "type": " | ".join(sorted(self.types)),
@@ -114,6 +131,12 @@ class ColumnStats:
             "max": _jsonable(self.maximum),
             "mean": self.total / self.numeric_n if self.numeric_n else None,
         }
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (np.unique's hash path is several times slower on uint64)."""
+    ordered = np.sort(values)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
 
 
 def _jsonable(v: Any) -> Any:

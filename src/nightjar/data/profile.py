@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nightjar.data.columns import ColumnStats, row_hashes, text_values
+from nightjar.data.columns import ColumnStats, row_hashes, sorted_unique, text_values
 from nightjar.data.leakage import find_leaks
 from nightjar.io import Batch, ReadReport, Reading
 from nightjar.io.report import totals
@@ -228,7 +228,7 @@ def _duplicate_count(parts: list[np.ndarray]) -> int:
     if not parts:
         return 0
     hashes = np.concatenate(parts)
-    return int(len(hashes) - len(np.unique(hashes)))
+    return int(len(hashes) - len(sorted_unique(hashes)))
 
 
 def _hour_counts(column: pa.ChunkedArray) -> dict[Any, int]:

@@ -35,7 +35,8 @@ def flags(column: dict[str, Any]) -> list[str]:
 def print_profile(profile: Profile) -> None:
     """The profile as terminal tables (tab-separated, with a `# title` line, when piped)."""
     _table("Sources", ["source", "format", "read", "parsed", "rejected", "notes"],
-           [[r.source, r.format, r.read, r.parsed, r.rejected, "; ".join(r.notes)] for r in profile.reports]
+           [[r.source, r.format, r.read, r.parsed, r.rejected, "; ".join(["truncated"] * r.truncated + r.notes)]
+            for r in profile.reports]
            + [[s, "skipped", "", "", "", why] for s, why in profile.skipped])
     _table("Event kinds", ["kind", "rows", "columns", "exact dups", "first", "last"],
            [[k.kind, k.rows, len(k.columns), k.duplicates["exact"], (k.time or {}).get("first", ""),
@@ -71,7 +72,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 def _distinct(column: dict[str, Any]) -> str:
     if column["distinct"] is None:
         return ""
-    return f"{column['distinct']:,}" + ("" if column["distinct_exact"] else "+")
+    return ("" if column["distinct_exact"] else "~") + f"{column['distinct']:,}"
 
 
 def _top_value(column: dict[str, Any]) -> str:
