@@ -57,7 +57,7 @@ def demo(
     lines = [
         f"Sample telemetry: {len(result.files)} files in {out_dir / 'telemetry'}",
         f"Profiled {result.rows:,} events ({kinds}); {result.rejected:,} malformed records rejected"
-        + (f"; {result.skipped} files skipped (no reader for them yet)" if result.skipped else ""),
+        + (f"; {result.skipped} file{'s' * (result.skipped != 1)} skipped (no reader recognises it yet)" if result.skipped else ""),
         f"Report: {result.html}",
         f"JSON:   {result.json}",
         f"Done in {result.seconds:.1f} s",
