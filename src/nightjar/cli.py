@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 failure of the job, 2 bad usage or unreadable input.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -53,3 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     except NightjarError as exc:
         error(str(exc))
         sys.exit(1)
+    except BrokenPipeError:
+        # the reader of our output went away (`nightjar ... | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -35,9 +35,7 @@ def flags(column: dict[str, Any]) -> list[str]:
 def print_profile(profile: Profile) -> None:
     """The profile as terminal tables (tab-separated, with a `# title` line, when piped)."""
     _table("Sources", ["source", "format", "read", "parsed", "rejected", "notes"],
-           [[r.source, r.format, r.read, r.parsed, r.rejected, "; ".join(["truncated"] * r.truncated + r.notes)]
-            for r in profile.reports]
-           + [[s, "skipped", "", "", "", why] for s, why in profile.skipped])
+           _source_rows(profile) + [[s, "skipped", "", "", "", why] for s, why in profile.skipped])
     _table("Event kinds", ["kind", "rows", "columns", "exact dups", "first", "last"],
            [[k.kind, k.rows, len(k.columns), k.duplicates["exact"], (k.time or {}).get("first", ""),
              (k.time or {}).get("last", "")] for k in profile.kinds.values()])
@@ -59,6 +57,30 @@ def print_profile(profile: Profile) -> None:
     rejections = [str(x) for r in profile.reports for x in r.rejections][:5]
     if rejections:
         _table("First rejected records", ["where: why"], [[x] for x in rejections])
+
+
+MAX_SOURCE_ROWS = 20
+
+
+def _source_rows(profile: Profile) -> list[list[Any]]:
+    """One row per source; past MAX_SOURCE_ROWS, one row per format plus the sources with problems."""
+    def row(r: Any) -> list[Any]:
+        return [r.source, r.format, r.read, r.parsed, r.rejected, "; ".join(["truncated"] * r.truncated + r.notes)]
+
+    if len(profile.reports) <= MAX_SOURCE_ROWS:
+        return [row(r) for r in profile.reports]
+    by_format: dict[str, list[Any]] = {}
+    for r in profile.reports:
+        agg = by_format.setdefault(r.format, [0, 0, 0, 0, 0])
+        agg[0] += 1
+        agg[1] += r.read
+        agg[2] += r.parsed
+        agg[3] += r.rejected
+        agg[4] += int(r.truncated)
+    rows = [[f"{n:,} files", fmt, read, parsed, rejected, f"{trunc} truncated" if trunc else ""]
+            for fmt, (n, read, parsed, rejected, trunc) in sorted(by_format.items())]
+    troubled = [r for r in profile.reports if r.rejected or r.truncated or r.notes]
+    return rows + [row(r) for r in troubled[:MAX_SOURCE_ROWS]]
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

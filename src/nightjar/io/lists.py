@@ -86,7 +86,7 @@ def classify(head: bytes) -> ListLayout | None:
         rows = list(csv.reader(lines[:50], delimiter=delimiter))
         for col in range(len(header)):
             values = [r[col].strip() for r in rows if len(r) == len(header)]
-            if len(values) == len(rows) and _share(values, _DOMAIN) >= 0.9:
+            if len(values) == len(rows) and _DOMAIN.match(values[0]) and _share(values, _DOMAIN) >= 0.9:
                 return ListLayout(schema.DOMAIN, "headerless", col, delimiter)
         return None
     if _share(lines, _NAME) >= _MIN_SHARE:
