@@ -2,3 +2,4 @@
 
 from nightjar.commands import data, demo  # noqa: F401
 from nightjar.commands import models  # noqa: F401
+from nightjar.commands import score  # noqa: F401

@@ -1,0 +1,142 @@
+"""DgaDetector: the Detector contract around names.py, features.py and model.py."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
+from nightjar.detectors.dga import features as F
+from nightjar.detectors.dga.model import DgaModel
+from nightjar.detectors.dga.names import split_names
+from nightjar.detectors.dga.reasons import LOW, explain
+from nightjar.errors import ConfigError, SchemaError
+
+INPUT_COLUMNS = ("domain", "dns.question.name")
+DETECTOR_FILE = "detector.json"
+
+
+def input_column(events: pd.DataFrame) -> str:
+    """The column holding the names: `domain`, else `dns.question.name`."""
+    for name in INPUT_COLUMNS:
+        if name in events.columns:
+            return name
+    raise SchemaError(f"no domain column: expected one of {', '.join(INPUT_COLUMNS)}; found {', '.join(map(str, events.columns))}")
+
+
+def threshold_at_fpr(benign_scores: np.ndarray, fpr: float) -> float:
+    """The lowest threshold whose false-positive rate on `benign_scores` is at most `fpr`."""
+    s = np.sort(np.asarray(benign_scores, dtype=np.float64))[::-1]
+    allowed = int(np.floor(fpr * len(s)))
+    if allowed >= len(s):
+        return 0.0
+    return float(np.nextafter(s[allowed], np.inf)) if allowed < len(s) else 0.0
+
+
+class DgaDetector(Detector):
+    """Scores domain names by how machine-generated their registered label looks (higher = worse).
+
+    Example:
+        >>> det = DgaDetector.load(default_model_dir())  # doctest: +SKIP
+        >>> det.score(pd.DataFrame({"domain": ["google.com", "xjwqkzpvbt.net"]}))  # doctest: +SKIP
+    """
+
+    kind: ClassVar[str] = "dga"
+    reads: ClassVar[tuple[str, ...]] = ("domain", "dns")
+    output_columns: ClassVar[tuple[str, ...]] = ("domain",)
+
+    def __init__(self, model_kind: str = "lgbm", n_trees: int = 250, buckets: int = 1 << 16, target_fpr: float = 1e-3,
+                 validation_share: float = 0.2, seed: int = 0, num_threads: int = 1, explain_above: float = 0.5) -> None:
+        self.model_kind = model_kind
+        self.n_trees = n_trees
+        self.buckets = buckets
+        self.target_fpr = target_fpr
+        self.validation_share = validation_share
+        self.seed = seed
+        self.num_threads = num_threads
+        self.explain_above = explain_above
+
+    # --- fit -------------------------------------------------------------------------------------
+    def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray) -> Self:
+        """Fit on names with boolean labels; the threshold comes from held-out benign names."""
+        if self.model_kind not in ("lgbm", "lr"):
+            raise ConfigError(f"The 'model_kind' parameter of DgaDetector must be 'lgbm' or 'lr'. Got {self.model_kind!r}.")
+        y_all = np.asarray(labels, dtype=bool)
+        split = split_names(events[input_column(events)].astype("string").to_numpy(dtype=object, na_value=None))
+        ok = (split.reason == None) & (split.label != "")  # noqa: E711
+        lab, y = split.label[ok], y_all[ok]
+        val = np.fromiter((zlib.crc32(s.encode()) % 1000 for s in lab), dtype=np.int64, count=len(lab)) < 1000 * self.validation_share
+        val &= ~y
+        train = ~val
+        model = DgaModel(kind=self.model_kind, buckets=self.buckets, params={"n_trees": self.n_trees, "num_threads": self.num_threads})
+        model.fit(lab[train], y[train], lab[train & ~y], seed=self.seed)
+        self.model_ = model
+        if val.any():
+            scores, _ = model.score(F.encode(lab[val]))
+            self.threshold_ = threshold_at_fpr(scores, self.target_fpr)
+            self.validation_ = {"benign_names": int(val.sum()), "fpr": float((scores >= self.threshold_).mean())}
+        else:
+            self.threshold_, self.validation_ = 0.5, {"benign_names": 0, "fpr": float("nan")}
+        return self
+
+    # --- score -----------------------------------------------------------------------------------
+    def score_values(self, values: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(normalised name, score with NaN for rejected, alert, reasons) for raw names `values`."""
+        self.check_fitted()
+        thr = self.threshold_ if threshold is None else threshold
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+        split = split_names(np.asarray(uniques, dtype=object))
+        n = len(uniques)
+        score = np.full(n, np.nan)
+        reasons = np.where(split.reason == None, LOW, split.reason).astype(object)  # noqa: E711
+        ok = np.flatnonzero(split.reason == None)  # noqa: E711
+        if len(ok):
+            probs, feats = self.model_.score(F.encode(split.label[ok]))
+            score[ok] = np.clip(probs, 0.0, 1.0)
+            for j in np.flatnonzero(probs >= min(self.explain_above, thr)):
+                reasons[ok[j]] = explain(j, split.label[ok[j]], float(probs[j]), thr, feats)
+            for j in np.flatnonzero(split.infra[ok]):
+                reasons[ok[j]] = f"CDN/cloud name under {split.suffix[ok[j]]}: scored on the provider's label; " + reasons[ok[j]]
+        note = split.note != None  # noqa: E711
+        reasons[note] = [f"{a}; {b}" for a, b in zip(split.note[note], reasons[note])]
+        alert = np.nan_to_num(score, nan=-1.0) >= thr
+        return split.name[codes], score[codes], alert[codes], reasons[codes]
+
+    def score(self, events: pd.DataFrame) -> pd.DataFrame:
+        """A copy of `events` with `score`, `alert` and `reasons`; rejected names get an empty score."""
+        column = input_column(events)
+        values = events[column].astype("string").to_numpy(dtype=object, na_value=None)
+        _, score, alert, reasons = self.score_values(values)
+        out = events.copy()
+        out[SCORE] = score
+        out[ALERT] = alert
+        out[REASONS] = reasons
+        return out
+
+    # --- files -----------------------------------------------------------------------------------
+    def save(self, directory: Path) -> list[Path]:
+        """Write the model files and `detector.json` (parameters and threshold)."""
+        self.check_fitted()
+        directory = Path(directory)
+        paths = self.model_.save(directory)
+        doc = {"params": self.get_params(), "threshold": self.threshold_, "target_fpr": self.target_fpr, "validation": self.validation_}
+        (directory / DETECTOR_FILE).write_text(json.dumps(doc, indent=1))
+        return [*paths, directory / DETECTOR_FILE]
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """Read a detector written by `save`."""
+        directory = Path(directory)
+        doc: dict[str, Any] = json.loads((directory / DETECTOR_FILE).read_text())
+        params = {k: v for k, v in doc["params"].items() if k in cls._param_names()}
+        det = cls(**params)
+        det.model_ = DgaModel.load(directory)
+        det.model_.params["num_threads"] = det.num_threads
+        det.threshold_ = float(doc["threshold"])
+        det.validation_ = doc.get("validation", {})
+        return det

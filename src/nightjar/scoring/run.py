@@ -1,0 +1,139 @@
+"""`run_score`: read inputs, score them in batches with one detector, write one row per input record.
+
+The plain function behind `nightjar score`, tested without the CLI. Records keep input order; a
+record the detector cannot score keeps its row with an empty score, `alert` false and the reason in
+`reasons`; records a reader could not parse at all (e.g. a CSV row with the wrong number of fields)
+are counted as rejected. Always: read = scored + rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
+from nightjar.errors import InputError
+from nightjar.io.writers import output_format, write_table
+
+
+@dataclass
+class ScoreSummary:
+    """What a scoring run did: records read, scored, rejected (read = scored + rejected), alerts."""
+
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    alerts: int = 0
+    hosts: int | None = None
+    host_alerts: int | None = None
+    model: str = ""
+    threshold: float | None = None
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+def load_scoring_detector(kind: str, model_spec: str | None = None) -> tuple[Detector, str]:
+    """The detector for `kind` from the registry (default: `<kind>` = its production alias) or a folder."""
+    spec = model_spec or kind
+    from nightjar.registry import load_model
+
+    loaded = load_model(spec)
+    if loaded.manifest.kind != kind:
+        raise InputError(f"model {spec!r} is a {loaded.manifest.kind!r} model, not {kind!r}")
+    return loaded.detector, loaded.ref
+
+
+def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, model_spec: str | None = None,
+              threshold: float | None = None, hosts_out: str | Path | None = None, batch_rows: int = 65536,
+              show_progress: bool = False, detector: Detector | None = None) -> ScoreSummary:
+    """Score every record of `inputs` with the `detector_kind` model and write them to `out`."""
+    from nightjar.io import Reading
+
+    output_format(out)  # a bad extension is a usage error before any work
+    if hosts_out is not None:
+        output_format(hosts_out)
+    for p in inputs:
+        if not Path(p).exists():
+            raise InputError(f"{p}: no such file or folder")
+    ref = "given"
+    if detector is None:
+        detector, ref = load_scoring_detector(detector_kind, model_spec)
+    if threshold is not None:
+        detector.threshold_ = float(threshold)
+    summary = ScoreSummary(model=ref, threshold=float(detector.threshold_))
+    reading = Reading([Path(p) for p in inputs], batch_rows=batch_rows, show_progress=show_progress)
+    frames: list[pd.DataFrame] = []
+    dns_parts: list[pd.DataFrame] = []
+    other_kinds: set[str] = set()
+    for batch in reading:
+        if batch.kind not in detector.reads:
+            other_kinds.add(batch.kind)
+            continue
+        frame = batch.table.to_pandas()
+        scored = score_frame(detector, frame)
+        frames.append(scored)
+        if batch.kind == "dns" and "source.ip" in frame.columns:
+            dns_parts.append(_dns_slice(scored))
+    totals = reading.totals()
+    summary.skipped_files = list(reading.skipped)
+    if not frames and other_kinds:
+        raise InputError(f"no domain names in the input (found {', '.join(sorted(other_kinds))} records); "
+                         "give a domain list, a CSV with a domain or dns.question.name column, a Zeek dns.log or ECS DNS events")
+    if other_kinds:
+        summary.notes.append(f"skipped {', '.join(sorted(other_kinds))} records: the dga detector reads domain names")
+    result = pd.concat(frames, ignore_index=True) if frames else _empty(detector)
+    bad = result[SCORE].isna()
+    summary.scored = int((~bad).sum())
+    summary.rejected = int(bad.sum()) + int(totals.get("rejected", 0))
+    summary.read = summary.scored + summary.rejected
+    summary.alerts = int(result[ALERT].sum())
+    write_table(result, out)
+    if hosts_out is not None:
+        from nightjar.detectors.dga.hosts import host_view
+
+        dns = pd.concat(dns_parts, ignore_index=True) if dns_parts else pd.DataFrame()
+        hosts = host_view(dns, detector.threshold_)
+        summary.hosts, summary.host_alerts = len(hosts), int(hosts["alert"].sum()) if len(hosts) else 0
+        if dns.empty:
+            summary.notes.append("host view is empty: it needs DNS events with source.ip (Zeek dns.log or ECS DNS)")
+        write_table(hosts, hosts_out)
+    return summary
+
+
+def score_frame(detector: Detector, frame: pd.DataFrame) -> pd.DataFrame:
+    """Score one batch; contract columns first (e.g. domain, score, alert, reasons), then the input's others."""
+    if detector.kind != "dga":
+        scored = detector.score(frame)
+        first = [c for c in (*detector.output_columns, SCORE, ALERT, REASONS) if c in scored.columns]
+        return scored[first + [c for c in scored.columns if c not in first]].reset_index(drop=True)
+    from nightjar.detectors.dga.detector import input_column
+
+    column = input_column(frame)
+    values = frame[column].astype("string").to_numpy(dtype=object, na_value=None)
+    names, score, alert, reasons = detector.score_values(values)  # type: ignore[attr-defined]
+    raw = pd.Series(values, dtype=object).fillna("")
+    head = pd.DataFrame({"domain": raw.to_numpy(), SCORE: score, ALERT: alert.astype(bool), REASONS: reasons})
+    rest = frame.drop(columns=[c for c in ("domain", SCORE, ALERT, REASONS) if c in frame.columns]).reset_index(drop=True)
+    rest = rest.rename(columns={c: f"input.{c}" for c in rest.columns if c in head.columns})
+    head["domain.normalized"] = np.where(pd.isna(score), None, names)
+    return pd.concat([head, rest], axis=1)
+
+
+def _dns_slice(scored: pd.DataFrame) -> pd.DataFrame:
+    keep = ["source.ip", "domain.normalized", SCORE, ALERT]
+    part = scored[[c for c in keep if c in scored.columns]].copy()
+    part["dns.response_code"] = scored["dns.response_code"] if "dns.response_code" in scored.columns else None
+    return part
+
+
+def _empty(detector: Detector) -> pd.DataFrame:
+    return pd.DataFrame({"domain": pd.Series(dtype=object), SCORE: pd.Series(dtype=float),
+                         ALERT: pd.Series(dtype=bool), REASONS: pd.Series(dtype=object)})
