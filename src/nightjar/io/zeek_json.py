@@ -31,7 +31,7 @@ class JsonLayout:
     def __init__(self, path: str, keys: list[str], ts_text: bool) -> None:
         self.path = path
         self.ts_text = ts_text
-        known = zt.KNOWN_FIELDS.get(path, {f: t for f, t in zt.KNOWN_FIELDS["conn"].items() if f in zt._ID})
+        known = zt.KNOWN_FIELDS.get(path, zt.ID_FIELDS)
         underscore = any(k.startswith("id_") for k in keys)
         self.types: dict[str, str] = {}  # JSON key -> Zeek type
         for name, ztype in known.items():
@@ -108,9 +108,14 @@ def _valid(value: object, ztype: str) -> bool:
 def _time_value(value: object, as_text: bool) -> float | str | None:
     """A `ts` value in the form the layout expects (epoch seconds or ISO text), or None when invalid."""
     if isinstance(value, _NUMBER) and not isinstance(value, bool):
-        if abs(value) >= 9.2e12:
+        if not abs(value) < 9.2e12:  # also NaN
             return None
-        return datetime.fromtimestamp(value, timezone.utc).isoformat() if as_text else float(value)
+        if not as_text:
+            return float(value)
+        try:
+            return datetime.fromtimestamp(value, timezone.utc).isoformat()
+        except (ValueError, OverflowError, OSError):  # outside years 1-9999
+            return None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -19,32 +19,33 @@ _FLOAT_TYPES = {"time", "interval", "double"}
 _INT_TYPES = {"count", "int", "port"}
 _MAX_EPOCH_SECONDS = 9.2e12  # |ts| * 1e6 must fit an int64 of microseconds
 
-_ID = {"ts": "time", "uid": "string", "id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr", "id.resp_p": "port"}
+ID_FIELDS = {  # the connection id every log starts with
+    "ts": "time", "uid": "string", "id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr", "id.resp_p": "port"}
 # The fields of the logs we read most, with their Zeek types (used to type Zeek JSON, which has no #types).
 KNOWN_FIELDS: dict[str, dict[str, str]] = {
-    "conn": {**_ID, "proto": "enum", "service": "string", "duration": "interval", "orig_bytes": "count",
+    "conn": {**ID_FIELDS, "proto": "enum", "service": "string", "duration": "interval", "orig_bytes": "count",
              "resp_bytes": "count", "conn_state": "string", "local_orig": "bool", "local_resp": "bool",
              "missed_bytes": "count", "history": "string", "orig_pkts": "count", "orig_ip_bytes": "count",
              "resp_pkts": "count", "resp_ip_bytes": "count", "tunnel_parents": "set[string]",
              "community_id": "string", "vlan": "int", "inner_vlan": "int"},
-    "dns": {**_ID, "proto": "enum", "trans_id": "count", "rtt": "interval", "query": "string", "qclass": "count",
+    "dns": {**ID_FIELDS, "proto": "enum", "trans_id": "count", "rtt": "interval", "query": "string", "qclass": "count",
             "qclass_name": "string", "qtype": "count", "qtype_name": "string", "rcode": "count",
             "rcode_name": "string", "AA": "bool", "TC": "bool", "RD": "bool", "RA": "bool", "Z": "count",
             "answers": "vector[string]", "TTLs": "vector[interval]", "rejected": "bool"},
-    "http": {**_ID, "trans_depth": "count", "method": "string", "host": "string", "uri": "string",
+    "http": {**ID_FIELDS, "trans_depth": "count", "method": "string", "host": "string", "uri": "string",
              "referrer": "string", "version": "string", "user_agent": "string", "origin": "string",
              "request_body_len": "count", "response_body_len": "count", "status_code": "count",
              "status_msg": "string", "info_code": "count", "info_msg": "string", "tags": "set[enum]",
              "username": "string", "password": "string", "proxied": "set[string]",
              "orig_fuids": "vector[string]", "orig_filenames": "vector[string]", "orig_mime_types": "vector[string]",
              "resp_fuids": "vector[string]", "resp_filenames": "vector[string]", "resp_mime_types": "vector[string]"},
-    "ssl": {**_ID, "version": "string", "cipher": "string", "curve": "string", "server_name": "string",
+    "ssl": {**ID_FIELDS, "version": "string", "cipher": "string", "curve": "string", "server_name": "string",
             "resumed": "bool", "last_alert": "string", "next_protocol": "string", "established": "bool",
             "ssl_history": "string", "cert_chain_fps": "vector[string]", "client_cert_chain_fps": "vector[string]",
             "cert_chain_fuids": "vector[string]", "client_cert_chain_fuids": "vector[string]",
             "subject": "string", "issuer": "string", "client_subject": "string", "client_issuer": "string",
             "sni_matches_cert": "bool", "validation_status": "string", "ja3": "string", "ja3s": "string"},
-    "ssh": {**_ID, "version": "count", "auth_success": "bool", "auth_attempts": "count", "direction": "enum",
+    "ssh": {**ID_FIELDS, "version": "count", "auth_success": "bool", "auth_attempts": "count", "direction": "enum",
             "client": "string", "server": "string", "cipher_alg": "string", "mac_alg": "string",
             "compression_alg": "string", "kex_alg": "string", "host_key_alg": "string", "host_key": "string"},
 }
@@ -178,6 +179,6 @@ def path_from_fields(fields: list[str] | set[str]) -> str | None:
 
 def dotted(field: str) -> str:
     """`id_orig_h` -> `id.orig_h` (Zeek JSON written with `_` instead of `.` in field names)."""
-    if field.startswith("id_") and "id." + field[3:] in _ID:
+    if field.startswith("id_") and "id." + field[3:] in ID_FIELDS:
         return "id." + field[3:]
     return field
