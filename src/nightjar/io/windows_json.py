@@ -1,1 +1,271 @@
-"""Placeholder: being written."""
+"""Windows events as JSON: NDJSON, JSON arrays, plain or in archives, to process-creation tables.
+
+Record shapes understood (per record, so mixed files work):
+- XML-shaped exports: {"Event": {"System": {...}, "EventData": {"Data": [{"@Name", "#text"}, ...]}}}
+- winlogbeat 6 (OTRF 2019): log_name, event_id, event_data{...}, computer_name, @timestamp
+- flat (OTRF 2020+, nxlog): Channel, EventID, event data at top level, Hostname, @timestamp
+- ECS (winlogbeat 7+), nested or with dotted keys: process.*, winlog.event_id, winlog.event_data.*, host.name
+
+Only Sysmon 1 and Security 4688 records become rows; read / parsed / rejected count those and the
+malformed lines (which may have been anything). Other events are counted in a note, nowhere else.
+Flat files take a fast path: `pyarrow.json` with an explicit schema, chunk by chunk; a chunk it cannot
+parse (a malformed line, a field of another type) is re-read line by line with orjson.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from nightjar import schema
+from nightjar.io import process_events as pe
+from nightjar.io.base import DEFAULT_BATCH_ROWS, Batch, register
+from nightjar.io.report import ReadReport
+from nightjar.io.sources import Source
+
+CHUNK_BYTES = 4 << 20
+BOM = b"\xef\xbb\xbf"
+_MARKERS = re.compile(rb'"(Event|EventID|event_id|log_name|event_data|winlog|winlog\.event_id|process\.command_line)"\s*:')
+_ZEEK_KEYS = {"ts", "uid", "id.orig_h"}
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<![89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_FLAT_FIELDS = sorted(set(schema.SYSMON_PROCESS_MAP) | set(schema.SECURITY_4688_MAP) | {"TargetDomainName", "EventTime", "Hashes", "Channel", "SourceName", "Hostname", "Computer", "@timestamp", "TimeCreated"})
+FLAT_SCHEMA = pa.schema([("EventID", pa.int64())] + [(name, pa.string()) for name in _FLAT_FIELDS])
+
+
+def parse_line(line: bytes) -> Any:
+    """One JSON value; lone UTF-16 surrogate escapes (seen in real exports) become U+FFFD."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        if b"\\u" not in line:
+            raise
+        return orjson.loads(_LONE_SURROGATE.sub(rb"\\ufffd", line))
+
+
+def record_row(record: Any) -> dict[str, Any] | None:
+    """The raw ECS row of one JSON record, None when it is not a process creation; ValueError if unusable."""
+    if not isinstance(record, dict):
+        raise ValueError(f"not a JSON object but {type(record).__name__}")
+    if "Event" in record:
+        return pe.from_event_record(record)
+    if "winlog" not in record and ("event_data" in record or "log_name" in record or "event_id" in record):
+        code = record.get("event_id")
+        if not pe.is_process_creation(code, record.get("log_name"), record.get("source_name")):
+            return None
+        data = record.get("event_data")
+        return pe.creation_row(str(code), data if isinstance(data, dict) else {}, record.get("computer_name"), record.get("@timestamp"))
+    if "EventID" in record:
+        return flat_row(record)
+    return ecs_row(_flattened(record))
+
+
+def flat_row(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A flat record (event data at top level, OTRF 2020+ / nxlog)."""
+    code = record.get("EventID")
+    if not pe.is_process_creation(code, record.get("Channel"), record.get("SourceName")):
+        return None
+    host = record.get("Hostname") or record.get("Computer")
+    time = record.get("@timestamp") or record.get("TimeCreated") or record.get("EventTime")
+    return pe.creation_row(str(code), record, host, time)
+
+
+def ecs_row(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An ECS document with dotted keys: event data from winlog.event_data.*, ECS fields over it."""
+    code = doc.get("winlog.event_id", doc.get(schema.EVENT_CODE))
+    channel, provider = doc.get("winlog.channel"), doc.get("winlog.provider_name", doc.get(schema.EVENT_PROVIDER))
+    if code is not None and str(code) not in ("1", "4688"):
+        return None
+    if code is None and not _ecs_process_start(doc):
+        return None
+    if code is not None and not pe.is_process_creation(code, channel, provider):
+        return None
+    prefix = "winlog.event_data."
+    data = {k[len(prefix) :]: v for k, v in doc.items() if k.startswith(prefix)}
+    host = doc.get("winlog.computer_name") or doc.get(schema.HOST_NAME) or doc.get("host.hostname")
+    row = pe.creation_row(str(code), data, host, doc.get(schema.TIMESTAMP)) if code is not None else {}
+    for name in pe.PROCESS_SCHEMA.names + [schema.USER_DOMAIN]:
+        if name != schema.HOST_NAME and doc.get(name) not in (None, "", []):
+            row[name] = doc[name]
+    row.setdefault(schema.HOST_NAME, host)
+    row[schema.EVENT_CODE] = None if code is None else str(code)
+    return row
+
+
+def _ecs_process_start(doc: Mapping[str, Any]) -> bool:
+    category, kind = doc.get("event.category"), doc.get("event.type")
+    if category is None:
+        return "process.command_line" in doc or "process.executable" in doc
+    return "process" in _as_list(category) and "start" in _as_list(kind)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _flattened(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out.update(_flattened(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+@register
+class WindowsJsonReader:
+    """Windows event JSON / NDJSON (winlogbeat, ECS, OTRF, XML-shaped exports) -> process table."""
+
+    format = "windows-json"
+
+    def sniff(self, source: Source, head: bytes) -> bool:
+        text = head.lstrip(BOM + b" \t\r\n")
+        if not text[:1] in (b"{", b"["):
+            return False
+        first = text.split(b"\n", 1)[0]
+        try:
+            record = parse_line(first)
+        except orjson.JSONDecodeError:
+            return bool(_MARKERS.search(text)) and b'"id.orig_h"' not in text
+        if isinstance(record, list):
+            record = record[0] if record else {}
+        if not isinstance(record, dict) or _ZEEK_KEYS <= record.keys():
+            return False
+        keys = set(record) | set(_flattened(record))
+        return bool(keys & {"Event", "EventID", "event_id", "log_name", "event_data", "winlog.event_id", "process.command_line", "process.executable"})
+
+    def batches(self, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
+        reading = _Reading(source, report, batch_rows)
+        with source.open() as stream:
+            head = stream.peek(4096)[:4096].lstrip(BOM + b" \t\r\n")
+            if head[:1] == b"[" or (head[:1] == b"{" and _is_document(head)):
+                yield from reading.document(stream)
+            else:
+                yield from reading.lines(stream)
+            if stream.truncated:
+                report.truncated = True
+                report.note(f"input ends early ({stream.truncated}); records before the break were read")
+        yield from reading.flush(final=True)
+        if reading.ignored:
+            report.note(f"{reading.ignored:,} non-process-creation events ignored")
+
+
+def _is_document(head: bytes) -> bool:
+    """True when the first line alone is not a JSON value (a pretty-printed single object)."""
+    first = head.split(b"\n", 1)[0]
+    try:
+        parse_line(first)
+    except orjson.JSONDecodeError:
+        return b"\n" in head
+    return False
+
+
+def _is_flat(chunk: bytes) -> bool:
+    """True when the first record of an NDJSON chunk has the flat layout (EventID at top level)."""
+    for line in chunk.split(b"\n", 8)[:8]:
+        if line.strip():
+            try:
+                record = parse_line(line)
+            except orjson.JSONDecodeError:
+                return False
+            return isinstance(record, dict) and "EventID" in record and "Event" not in record
+    return False
+
+
+class _Reading:
+    """The state of reading one JSON source: queued rows, the count of ignored events."""
+
+    def __init__(self, source: Source, report: ReadReport, batch_rows: int) -> None:
+        self.source, self.report, self.batch_rows = source, report, batch_rows
+        self.columns = pe.ProcessColumns()
+        self.ignored = 0
+        self.flat = False
+
+    def flush(self, final: bool = False) -> Iterator[Batch]:
+        while len(self.columns) >= self.batch_rows or (final and len(self.columns)):
+            table, rejected = self.columns.table(self.batch_rows)
+            for line, reason in rejected:
+                self.report.reject(line, reason)
+            self.report.ok(table.num_rows)
+            if table.num_rows:
+                yield Batch(table, schema.PROCESS, self.source.name)
+
+    def add(self, record: Any, line: int | None) -> None:
+        try:
+            row = record_row(record)
+        except (ValueError, TypeError, AttributeError) as exc:
+            self.report.reject(line, f"not a usable Windows event: {exc}")
+            return
+        if row is None:
+            self.ignored += 1
+        else:
+            self.columns.add(row, line)
+
+    def document(self, stream: io.BufferedReader) -> Iterator[Batch]:
+        try:
+            value = parse_line(stream.read().lstrip(BOM))
+        except orjson.JSONDecodeError as exc:
+            self.report.reject(getattr(exc, "lineno", None), f"malformed JSON: {exc}")
+            return
+        for record in value if isinstance(value, list) else [value]:
+            self.add(record, None)
+            yield from self.flush()
+
+    def lines(self, stream: io.BufferedReader) -> Iterator[Batch]:
+        line_no, pending = 1, b""
+        while True:
+            block = stream.read(CHUNK_BYTES)
+            data = pending + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            chunk, pending = data[:cut], data[cut:]
+            if line_no == 1:
+                chunk = chunk.lstrip(BOM)
+                self.flat = _is_flat(chunk)
+            if chunk:
+                if not (self.flat and self._fast(chunk)):
+                    self._slow(chunk, line_no)
+                line_no += chunk.count(b"\n")
+                yield from self.flush()
+            if not block:
+                return
+
+    def _slow(self, chunk: bytes, first_line: int) -> None:
+        for offset, line in enumerate(chunk.split(b"\n")):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = parse_line(line)
+            except orjson.JSONDecodeError as exc:
+                self.report.reject(first_line + offset, f"malformed JSON: {exc}")
+                continue
+            self.add(record, first_line + offset)
+
+    def _fast(self, chunk: bytes) -> bool:
+        """Parse a flat chunk with pyarrow; False (nothing counted) when it cannot."""
+        options = pa_json.ParseOptions(explicit_schema=FLAT_SCHEMA, unexpected_field_behavior="ignore")
+        try:
+            table = pa_json.read_json(io.BytesIO(chunk), read_options=_READ_OPTIONS, parse_options=options)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return False
+        candidates = table.filter(pc.is_in(table["EventID"], pa.array([1, 4688])))
+        kept = [row for row in map(flat_row, candidates.to_pylist()) if row is not None]
+        try:
+            for row in kept:
+                pe.typed_row(row)
+        except ValueError:
+            return False  # re-read line by line, so the rejection gets its line number
+        self.ignored += table.num_rows - len(kept)
+        for row in kept:
+            self.columns.add(row, None)
+        return True
+
+
+_READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=CHUNK_BYTES * 2)

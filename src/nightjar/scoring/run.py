@@ -8,16 +8,21 @@ are counted as rejected. Always: read = scored + rejected.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
 from nightjar.errors import InputError
+from nightjar.io.base import Batch
 from nightjar.io.writers import output_format, write_table
+
+if TYPE_CHECKING:
+    from nightjar.io import Reading
 
 
 @dataclass
@@ -55,8 +60,6 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
               threshold: float | None = None, hosts_out: str | Path | None = None, batch_rows: int = 65536,
               show_progress: bool = False, detector: Detector | None = None) -> ScoreSummary:
     """Score every record of `inputs` with the `detector_kind` model and write them to `out`."""
-    from nightjar.io import Reading
-
     output_format(out)  # a bad extension is a usage error before any work
     if hosts_out is not None:
         output_format(hosts_out)
@@ -69,11 +72,15 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     if threshold is not None:
         detector.threshold_ = float(threshold)
     summary = ScoreSummary(model=ref, threshold=float(detector.threshold_))
-    reading = Reading([Path(p) for p in inputs], batch_rows=batch_rows, show_progress=show_progress)
     frames: list[pd.DataFrame] = []
     dns_parts: list[pd.DataFrame] = []
     other_kinds: set[str] = set()
-    for batch in reading:
+    reader_rejected = 0
+    for batch, reading in _batches(inputs, detector, batch_rows, show_progress, summary):
+        if batch is None:
+            reader_rejected += int(reading.totals().get("rejected", 0))
+            summary.skipped_files += list(reading.skipped)
+            continue
         if batch.kind not in detector.reads:
             other_kinds.add(batch.kind)
             continue
@@ -82,17 +89,15 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
         frames.append(scored)
         if batch.kind == "dns" and "source.ip" in frame.columns:
             dns_parts.append(_dns_slice(scored))
-    totals = reading.totals()
-    summary.skipped_files = list(reading.skipped)
     if not frames and other_kinds:
         raise InputError(f"no domain names in the input (found {', '.join(sorted(other_kinds))} records); "
                          "give a domain list, a CSV with a domain or dns.question.name column, a Zeek dns.log or ECS DNS events")
     if other_kinds:
-        summary.notes.append(f"skipped {', '.join(sorted(other_kinds))} records: the dga detector reads domain names")
+        summary.notes.append(f"skipped {', '.join(sorted(other_kinds))} records: the {detector.kind} detector does not read them")
     result = pd.concat(frames, ignore_index=True) if frames else _empty(detector)
     bad = result[SCORE].isna()
     summary.scored = int((~bad).sum())
-    summary.rejected = int(bad.sum()) + int(totals.get("rejected", 0))
+    summary.rejected = int(bad.sum()) + reader_rejected
     summary.read = summary.scored + summary.rejected
     summary.alerts = int(result[ALERT].sum())
     write_table(result, out)
@@ -106,6 +111,36 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
             summary.notes.append("host view is empty: it needs DNS events with source.ip (Zeek dns.log or ECS DNS)")
         write_table(hosts, hosts_out)
     return summary
+
+
+def _batches(inputs: list[str | Path], detector: Detector, batch_rows: int, show_progress: bool,
+             summary: ScoreSummary) -> Iterator[tuple[Batch | None, Reading]]:
+    """Batches of every input in order, then (None, reading) per input for its accounting.
+
+    An explicitly named plain-text file that no reader recognises (e.g. a list of mostly
+    internationalised or malformed names) is read as a domain list, one record per line, when the
+    detector reads domains: the detector then judges each line.
+    """
+    from nightjar.io import Reading
+    from nightjar.io.lists import ListLayout, read_list
+    from nightjar.io.report import ReadReport
+    from nightjar.io.sources import expand
+
+    for path in inputs:
+        reading = Reading([Path(path)], batch_rows=batch_rows, show_progress=show_progress)
+        try:
+            for batch in reading:
+                yield batch, reading
+        except InputError as exc:
+            source = next(iter(expand([Path(path)])), None)
+            if "unknown format" not in exc.message or source is None or "domain" not in detector.reads or b"\0" in source.head(4096):
+                raise
+            report = ReadReport(source.name)
+            reading.reports.append(report)
+            summary.notes.append(f"{source.name}: not recognised as a list; read as one domain per line")
+            for batch in read_list(source, report, ListLayout("domain", "text"), batch_rows):
+                yield batch, reading
+        yield None, reading
 
 
 def score_frame(detector: Detector, frame: pd.DataFrame) -> pd.DataFrame:

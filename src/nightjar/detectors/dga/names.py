@@ -127,6 +127,13 @@ def split_names(values: pa.Array | list[str | None] | np.ndarray) -> Split:
         pub = idx[is_public]
         reason[pub] = "a public suffix, not a registered domain"
         infra[idx] = _infra(suf)
+        for i in np.flatnonzero(pc.starts_with(pa.array(lab, pa.string()), "xn--").to_numpy(zero_copy_only=False)):
+            j = idx[i]
+            basic = label[j][4:].rpartition("-")[0]
+            if len(basic) >= 3:
+                label[j], note[j] = basic, (note[j] or "internationalised name") + f": scored on its ASCII part '{basic}'"
+            else:
+                reason[j] = "internationalised label without ASCII letters: not scored (the model knows ASCII names)"
         for i in np.flatnonzero(infra[idx]):
             j = idx[i]
             provider = next(e for e in INFRA_SUFFIXES if suffix[j] == e or suffix[j].endswith("." + e))
