@@ -127,7 +127,9 @@ class WindowsJsonReader:
 
     def sniff(self, source: Source, head: bytes) -> bool:
         text = head.lstrip(BOM + b" \t\r\n")
-        if not text[:1] in (b"{", b"["):
+        if head.startswith(BOM) and not text:
+            return True  # an export with no events: a BOM and nothing else
+        if text[:1] not in (b"{", b"["):
             return False
         first = text.split(b"\n", 1)[0]
         try:
