@@ -36,6 +36,10 @@ class Detector:
     reads: ClassVar[tuple[str, ...]] = ()
     #: the columns `score` output keeps, in order, before score/alert/reasons (the CLI contract)
     output_columns: ClassVar[tuple[str, ...]] = ()
+    #: True when `score` turns many events into one row per entity (beacon: one row per pair): batch
+    #: scoring (`nightjar scan`) then calls `score` once with every event of its `reads` kinds, with
+    #: `event.dataset` (e.g. "zeek.conn") telling the kinds apart, instead of batch by batch
+    aggregates: ClassVar[bool] = False
 
     def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray) -> Self:
         """Learn from `events` with boolean `labels` (True = malicious); returns self."""
