@@ -164,8 +164,29 @@ def word_keys(words: list[str]) -> np.ndarray:
     return np.unique(keys)
 
 
-def word_stats(enc: Encoded, keys: np.ndarray) -> dict[str, np.ndarray]:
-    """Dictionary segmentation: covered share, number of words, longest word, words per character."""
+_BLOOM_BITS = 1 << 24
+
+
+def word_filter(keys: np.ndarray) -> np.ndarray:
+    """A bitmap over mixed key bits: a cheap first test before the exact sorted look-up."""
+    bitmap = np.zeros(_BLOOM_BITS, dtype=bool)
+    bitmap[_bloom_slot(keys)] = True
+    return bitmap
+
+
+def _bloom_slot(h: np.ndarray) -> np.ndarray:
+    return ((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)).astype(np.int64)
+
+
+def word_stats(enc: Encoded, keys: np.ndarray, bitmap: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Dictionary segmentation: covered share, number of words, longest word, words per character.
+
+    Segmentation maximises the characters covered by words of MIN_WORD..MAX_WORD letters, then
+    prefers fewer words; it runs as one dynamic programme over all labels, longest labels first so
+    that the labels still running at step j are a prefix of the batch.
+    """
+    if bitmap is None:
+        bitmap = word_filter(keys)
     c = enc.codes.astype(np.uint64)
     total = len(c) - MAX_WORD - 4
     h = np.zeros(total, dtype=np.uint64)
@@ -176,26 +197,35 @@ def word_stats(enc: Encoded, keys: np.ndarray) -> dict[str, np.ndarray]:
         alive &= nxt != 0
         h = h * np.uint64(BASE) + nxt
         if k >= MIN_WORD:
-            pos = np.searchsorted(keys, h) if len(keys) else np.zeros(total, dtype=np.int64)
-            hit = alive & (pos < len(keys))
-            hit[hit] = keys[pos[hit]] == h[hit]
+            cand = np.flatnonzero(alive)
+            cand = cand[bitmap[_bloom_slot(h[cand])]]
+            hit = np.zeros(total + 1, dtype=bool)
+            if len(cand) and len(keys):
+                pos = np.minimum(np.searchsorted(keys, h[cand]), len(keys) - 1)
+                hit[cand[keys[pos] == h[cand]]] = True
             match[k] = hit
     m = len(enc.lengths)
     longest = np.zeros(m)
-    pos, row = _positions(enc), enc.row
+    pos_all, row = _positions(enc), enc.row
     for k, hit in match.items():
         has = np.zeros(m, dtype=bool)
-        has[row[hit[pos]]] = True
+        has[row[hit[pos_all]]] = True
         longest = np.where(has, k, longest)
-    width = int(enc.lengths.max()) if m else 0
+    order = np.argsort(-enc.lengths, kind="stable")
+    lens, starts = enc.lengths[order], enc.starts[order]
+    width = int(lens[0]) if m else 0
+    running = np.searchsorted(-lens, -np.arange(width + 1), side="right")  # rows with length >= j
     val = np.zeros((m, width + 1), dtype=np.int64)  # 32 * covered - words, maximised
     for j in range(1, width + 1):
-        best = val[:, j - 1].copy()
+        r = running[j]
+        best = val[:r, j - 1].copy()
         for k in range(MIN_WORD, min(MAX_WORD, j) + 1):
-            ok = (enc.lengths >= j) & match[k][np.minimum(enc.starts + j - k, total - 1)]
-            best = np.where(ok, np.maximum(best, val[:, j - k] + 32 * k - 1), best)
-        val[:, j] = best
-    final = val[np.arange(m), enc.lengths]
+            ok = match[k][starts[:r] + j - k]
+            if ok.any():
+                best = np.where(ok, np.maximum(best, val[:r, j - k] + 32 * k - 1), best)
+        val[:r, j] = best
+    final = np.empty(m, dtype=np.int64)
+    final[order] = val[np.arange(m), lens]
     covered = -((-final) // 32)
     words = covered * 32 - final
     n = np.maximum(enc.lengths, 1).astype(np.float64)

@@ -22,6 +22,9 @@ from nightjar.detectors.dga.wordlist import build_words
 
 NGRAMS = (1, 2, 3, 4)
 MODEL_FILE, WORDS_FILE, LGBM_FILE = "dga_model.json", "words.txt", "lgbm.txt"
+# +1: more of it can only raise the score; -1: only lower it (helps unseen families extrapolate)
+MONOTONE = {"entropy": 1, "trigram_mean_logp": -1, "trigram_min_logp": -1, "trigram_unseen_share": 1, "lr_logit": 1,
+            "max_consonant_run": 1, "uncovered_chars": 1}
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -74,6 +77,7 @@ class DgaModel:
         self._logp = np.log((counts + self.alpha) / (ctx + self.alpha * (F.BASE - 1)))
         self._seen = counts > 0
         self._keys = F.word_keys(self.words)
+        self._bitmap = F.word_filter(self._keys)
 
     def features(self, enc: F.Encoded) -> dict[str, np.ndarray]:
         """Every feature of the LightGBM model, by name."""
@@ -81,7 +85,7 @@ class DgaModel:
             self._tables()
         feats = F.char_stats(enc)
         feats.update(F.trigram_stats(enc, self._logp, self._seen))
-        feats.update(F.word_stats(enc, self._keys))
+        feats.update(F.word_stats(enc, self._keys, self._bitmap))
         feats["lr_logit"] = self.linear_logit(enc)
         return feats
 
@@ -99,8 +103,12 @@ class DgaModel:
         return self.booster.predict(x, num_threads=self.params.get("num_threads", 1)), feats
 
     # --- fitting -------------------------------------------------------------------------------
-    def fit(self, labels: np.ndarray, y: np.ndarray, benign_labels: np.ndarray, seed: int = 0) -> DgaModel:
-        """Fit every part on scored labels `labels` with boolean `y`; the benign parts on `benign_labels`."""
+    def fit(self, labels: np.ndarray, y: np.ndarray, benign_labels: np.ndarray, seed: int = 0,
+            sample_weight: np.ndarray | None = None) -> DgaModel:
+        """Fit every part on scored labels `labels` with boolean `y`; the benign parts on `benign_labels`.
+
+        `sample_weight` (e.g. equal total weight per DGA family) is rescaled so both classes weigh the same.
+        """
         self.words = build_words(benign_labels)
         _, ids = F.ngram_ids(F.encode(benign_labels), 3)
         self.trigram_counts = np.bincount(ids, minlength=F.BASE**3).astype(np.float64)
@@ -118,12 +126,19 @@ class DgaModel:
         feats["lr_logit"] = oof
         self.feature_names = list(feats)
         data = np.column_stack([feats[n] for n in self.feature_names])
-        pos = y.mean()
-        weight = np.where(y, 0.5 / pos, 0.5 / (1 - pos))
-        params = {"objective": "binary", "learning_rate": 0.08, "num_leaves": 31, "min_data_in_leaf": 40,
-                  "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+        base = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        weight = np.where(y, 0.5 * base / base[y].sum(), 0.5 * base / base[~y].sum()) * len(y)
+        if not self.params.get("lr_feature", True):
+            self.feature_names.remove("lr_logit")
+            data = np.column_stack([feats[n] for n in self.feature_names])
+        params = {"objective": "binary", "learning_rate": 0.08, "num_leaves": int(self.params.get("num_leaves", 31)),
+                  "min_data_in_leaf": int(self.params.get("min_data_in_leaf", 40)),
+                  "feature_fraction": float(self.params.get("feature_fraction", 0.9)), "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
                   "seed": seed, "deterministic": True, "force_row_wise": True, "verbose": -1,
                   "num_threads": self.params.get("num_threads", 1)}
+        if self.params.get("monotone", False):
+            params["monotone_constraints"] = [MONOTONE.get(n, 0) for n in self.feature_names]
+            params["monotone_constraints_method"] = "advanced"
         rounds = int(self.params.get("n_trees", 250))
         ds = lgb.Dataset(data, label=y.astype(int), weight=weight, feature_name=self.feature_names, free_raw_data=True)
         self.booster = lgb.train(params, ds, num_boost_round=rounds)

@@ -124,8 +124,9 @@ def split_names(values: pa.Array | list[str | None] | np.ndarray) -> Split:
         good = pa.array(names[idx], pa.string())
         reg, suf, lab, is_public = _split_valid(good)
         registered[idx], suffix[idx], label[idx] = reg, suf, lab
-        pub = idx[is_public]
-        reason[pub] = "a public suffix, not a registered domain"
+        for j in idx[is_public]:  # e.g. github.io, s3.amazonaws.com: real hosts that are suffixes themselves
+            registered[j], label[j] = names[j], names[j].split(".")[-2]
+            note[j] = "the name is itself a public suffix: scored on its second-level label"
         infra[idx] = _infra(suf)
         for i in np.flatnonzero(pc.starts_with(pa.array(lab, pa.string()), "xn--").to_numpy(zero_copy_only=False)):
             j = idx[i]
