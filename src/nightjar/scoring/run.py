@@ -72,6 +72,8 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     if threshold is not None:
         detector.threshold_ = float(threshold)
     summary = ScoreSummary(model=ref, threshold=float(detector.threshold_))
+    if detector.aggregates:
+        return _run_aggregating(detector, inputs, out, batch_rows, show_progress, summary)
     frames: list[pd.DataFrame] = []
     dns_parts: list[pd.DataFrame] = []
     other_kinds: set[str] = set()
@@ -110,6 +112,42 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
         if dns.empty:
             summary.notes.append("host view is empty: it needs DNS events with source.ip (Zeek dns.log or ECS DNS)")
         write_table(hosts, hosts_out)
+    return summary
+
+
+def _run_aggregating(detector: Detector, inputs: list[str | Path], out: str | Path, batch_rows: int,
+                     show_progress: bool, summary: ScoreSummary) -> ScoreSummary:
+    """Score with a detector that turns many events into one row per entity (beacon: per pair).
+
+    Every batch of the kinds it reads goes into its `aggregator()` state (`add(kind, table,
+    source)`); `finish(state)` gives the rows. Without an aggregator, the batches are concatenated
+    and scored at once. Accounting counts input records: read = taken in + rejected by the reader.
+    """
+    state = detector.aggregator() if hasattr(detector, "aggregator") else None
+    held: list[pd.DataFrame] = []
+    other_kinds: set[str] = set()
+    for batch, reading in _batches(inputs, detector, batch_rows, show_progress, summary):
+        if batch is None:
+            summary.rejected += int(reading.totals().get("rejected", 0))
+            summary.skipped_files += list(reading.skipped)
+            continue
+        if batch.kind not in detector.reads:
+            other_kinds.add(batch.kind)
+            continue
+        summary.scored += batch.table.num_rows
+        if state is not None:
+            state.add(batch.kind, batch.table, batch.source)
+        else:
+            held.append(batch.table.to_pandas().assign(**{"event.dataset": f"zeek.{batch.kind}"}))
+    if not summary.scored and other_kinds:
+        raise InputError(f"no {' or '.join(detector.reads)} records in the input (found {', '.join(sorted(other_kinds))})")
+    if other_kinds:
+        summary.notes.append(f"skipped {', '.join(sorted(other_kinds))} records: the {detector.kind} detector does not read them")
+    result = detector.finish(state) if state is not None else detector.score(pd.concat(held, ignore_index=True) if held else pd.DataFrame())
+    summary.read = summary.scored + summary.rejected
+    summary.alerts = int(result[ALERT].sum())
+    summary.notes += list(getattr(detector, "notes_", []))
+    write_table(result, out)
     return summary
 
 

@@ -1,0 +1,202 @@
+"""Per-pair statistics of connection times and sizes, vectorised over all pairs at once.
+
+Every function takes connections sorted by (`group`, time): `group` is the pair index of each
+connection (non-decreasing), so a pair's connections are one contiguous run. No Python loop runs per
+connection or per pair: group-wise quantiles come from one lexsort, group-wise sums from
+`np.add.reduceat`, group-wise unions from a running maximum over offset times.
+
+The statistics (see docs/beacon.md for why each one):
+- intervals: median, quartiles, MAD of the gaps between consecutive connections; Bowley skew;
+  `concentration`, the share of gaps within [0.25, 1.75] x the median (a histogram view: a jittered
+  beacon keeps its gaps in one band around the period, Poisson traffic spreads them from 0 to 3x);
+- sizes: median bytes sent, share of connections within 10 % (or 16 bytes) of it;
+- coverage: share of the observation window's time bins that hold a connection;
+- held open: the union of the connections' [start, start + duration] spans (long connections).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BAND_LOW, BAND_HIGH = 0.25, 1.75  # the concentration band, in multiples of the median gap
+SIZE_TOLERANCE, SIZE_SLACK = 0.10, 16.0  # a size "matches" within 10 % or 16 bytes of the median
+
+
+@dataclass
+class Runs:
+    """Where each pair's run starts in the sorted arrays, and how long it is."""
+
+    starts: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, group: np.ndarray, n_groups: int) -> Runs:
+        """Runs of a sorted `group` array over `n_groups` pairs (pairs without rows get count 0)."""
+        counts = np.bincount(group, minlength=n_groups).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        return cls(starts, counts)
+
+
+def group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum of `values` per group (0 for empty groups)."""
+    return np.bincount(group, weights=values, minlength=n_groups)
+
+
+def group_quantiles(values: np.ndarray, group: np.ndarray, n_groups: int, qs: tuple[float, ...]) -> np.ndarray:
+    """Linear-interpolated quantiles `qs` of `values` per group: shape (len(qs), n_groups), NaN if empty."""
+    out = np.full((len(qs), n_groups), np.nan)
+    if len(values) == 0:
+        return out
+    order = np.lexsort((values, group))
+    v, g = values[order], group[order]
+    runs = Runs.of(g, n_groups)
+    has = runs.counts > 0
+    for i, q in enumerate(qs):
+        pos = q * (runs.counts[has] - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, runs.counts[has] - 1)
+        frac = pos - lo
+        base = runs.starts[has]
+        out[i, has] = v[base + lo] * (1 - frac) + v[base + hi] * frac
+    return out
+
+
+def drop_duplicates(group: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Mask keeping the first of connections with the same pair and the same start time."""
+    keep = np.ones(len(ts), dtype=bool)
+    if len(ts) > 1:
+        keep[1:] = (group[1:] != group[:-1]) | (ts[1:] != ts[:-1])
+    return keep
+
+
+@dataclass
+class Intervals:
+    """Gap statistics per pair (NaN where a pair has fewer than two connections)."""
+
+    median: np.ndarray
+    q1: np.ndarray
+    q3: np.ndarray
+    mad: np.ndarray
+    skew: np.ndarray
+    concentration: np.ndarray
+    n: np.ndarray
+
+
+def intervals(group: np.ndarray, ts: np.ndarray, n_groups: int) -> Intervals:
+    """Statistics of the gaps between consecutive connections of each pair (`ts` in seconds)."""
+    same = group[1:] == group[:-1] if len(ts) > 1 else np.zeros(0, dtype=bool)
+    gaps = np.diff(ts)[same]
+    g = group[1:][same]
+    q1, med, q3 = group_quantiles(gaps, g, n_groups, (0.25, 0.5, 0.75))
+    dev = np.abs(gaps - med[g])
+    (mad,) = group_quantiles(dev, g, n_groups, (0.5,))
+    iqr = q3 - q1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        skew = np.where(iqr > 0, (q1 + q3 - 2 * med) / iqr, 0.0)
+        ratio = gaps / med[g]
+    inside = ((ratio >= BAND_LOW) & (ratio <= BAND_HIGH)).astype(np.float64)
+    n = np.bincount(g, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conc = group_sum(inside, g, n_groups) / n
+    skew = np.where(n > 0, skew, np.nan)
+    return Intervals(med, q1, q3, mad, skew, conc, n)
+
+
+@dataclass
+class Sizes:
+    """Bytes sent per connection, per pair."""
+
+    median: np.ndarray
+    match: np.ndarray  # share of connections within tolerance of the median
+    total: np.ndarray
+
+
+def sizes(group: np.ndarray, sent: np.ndarray, n_groups: int) -> Sizes:
+    """Regularity of bytes sent (missing sizes count as not matching)."""
+    ok = ~np.isnan(sent)
+    (med,) = group_quantiles(sent[ok], group[ok], n_groups, (0.5,))
+    near = np.abs(sent - med[group]) <= np.maximum(SIZE_TOLERANCE * med[group], SIZE_SLACK)
+    counts = np.bincount(group, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        match = group_sum(near.astype(np.float64), group, n_groups) / counts
+    return Sizes(med, match, group_sum(np.nan_to_num(sent), group, n_groups))
+
+
+def coverage(group: np.ndarray, ts: np.ndarray, n_groups: int, start: float, window: float,
+             median_gap: np.ndarray, bins: int = 72) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(share of time bins with a connection, occupied bins, bins) per pair.
+
+    The window is cut into `bins` bins (an hour each over 72 h), widened to twice the pair's median
+    gap so a slow beacon is not penalised for hours it could not fill, and to at most a third of
+    the window.
+    """
+    window = max(window, 1e-6)
+    width = np.full(n_groups, window / bins)
+    slow = np.nan_to_num(median_gap, nan=0.0) * 2
+    width = np.minimum(np.maximum(width, slow), window / 3)
+    n_bins = np.maximum(np.ceil(window / width - 1e-9), 1)
+    idx = np.minimum(np.floor((ts - start) / width[group]), n_bins[group] - 1).astype(np.int64)
+    key = group.astype(np.int64) * (1 << 32) + idx
+    distinct = np.ones(len(key), dtype=bool)
+    distinct[1:] = key[1:] != key[:-1]  # sorted by (group, ts) so bins are non-decreasing per group
+    occupied = np.bincount(group[distinct], minlength=n_groups).astype(np.float64)
+    return occupied / n_bins, occupied, n_bins
+
+
+def held_open(group: np.ndarray, ts: np.ndarray, duration: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(time covered by the union of [start, start + duration] spans, longest single span) per pair."""
+    d = np.nan_to_num(np.clip(duration, 0, None), nan=0.0)
+    longest = np.zeros(n_groups)
+    if len(ts) == 0:
+        return np.zeros(n_groups), longest
+    np.maximum.at(longest, group, d)
+    # running maximum of end times within each pair: offset every pair far beyond the previous one
+    offset = group.astype(np.float64) * (float(np.nanmax(ts + d) - np.nanmin(ts)) + 1.0) * 2
+    start, end = ts - ts.min() + offset, ts - ts.min() + d + offset
+    prev_end = np.concatenate(([-np.inf], np.maximum.accumulate(end)[:-1]))
+    first = np.ones(len(ts), dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    prev_end[first] = -np.inf
+    new_part = end - np.maximum(start, np.minimum(prev_end, end))
+    return group_sum(np.clip(new_part, 0, None), group, n_groups), longest
+
+
+def pair_statistics(group: np.ndarray, ts_us: np.ndarray, sent: np.ndarray, duration: np.ndarray,
+                    answered: np.ndarray, n_groups: int, start_us: int, window_s: float) -> dict[str, np.ndarray]:
+    """Every per-pair statistic the model uses, from connections in any order.
+
+    Connections with the same pair and start time are duplicates: only the longest counts (the number
+    dropped is returned under `duplicates`, a scalar in a 1-element array).
+    """
+    order = np.lexsort((-np.nan_to_num(duration.astype(np.float64), nan=-1.0), ts_us, group))  # longest record first
+    group, ts_us = group[order].astype(np.int64), ts_us[order]
+    keep = drop_duplicates(group, ts_us)
+    group, ts_us = group[keep], ts_us[keep]
+    sent = sent[order][keep].astype(np.float64)
+    duration = duration[order][keep].astype(np.float64)
+    answered = answered[order][keep].astype(np.float64)
+    ts = (ts_us - start_us) / 1e6
+    gaps = intervals(group, ts, n_groups)
+    size = sizes(group, sent, n_groups)
+    cover, occupied, bins = coverage(group, ts, n_groups, 0.0, window_s, gaps.median)
+    held, longest = held_open(group, ts, duration, n_groups)
+    counts = np.bincount(group, minlength=n_groups).astype(np.float64)
+    first = np.full(n_groups, np.nan)
+    last = np.full(n_groups, np.nan)
+    runs = Runs.of(group, n_groups)
+    has = runs.counts > 0
+    first[has] = ts[runs.starts[has]]
+    last[has] = ts[runs.starts[has] + runs.counts[has] - 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        answered_share = group_sum(answered, group, n_groups) / counts
+    return {
+        "connections": counts, "first_s": first, "last_s": last,
+        "gap_median": gaps.median, "gap_q1": gaps.q1, "gap_q3": gaps.q3, "gap_mad": gaps.mad,
+        "gap_skew": gaps.skew, "gap_concentration": gaps.concentration,
+        "size_median": size.median, "size_match": size.match, "bytes_sent": size.total,
+        "coverage": cover, "bins_active": occupied, "bins": bins,
+        "held_open_s": held, "longest_s": longest, "answered": answered_share,
+        "duplicates": np.array([int((~keep).sum())]),
+    }

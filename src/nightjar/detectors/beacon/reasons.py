@@ -1,0 +1,71 @@
+"""Reasons in words: "every 270 s ±14 %, 950 connections over 72 h (72/72 hours active), ..."."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def duration_text(seconds: float) -> str:
+    """`45 s`, `12 min`, `3.5 h`, `2.0 d`."""
+    if not np.isfinite(seconds):
+        return "?"
+    if seconds < 120:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
+    return f"{seconds / 86400:.1f} d"
+
+
+def explain(stats: dict[str, np.ndarray], subs: dict[str, np.ndarray], beacon: np.ndarray, long: np.ndarray,
+            allow: np.ndarray, table: pd.DataFrame, window: float, min_connections: int, threshold: float) -> list[str]:
+    """One reason string per pair."""
+    out = []
+    kind = table["pair.kind"].to_numpy()
+    proxy = table["destination.is_proxy"].to_numpy()
+    for i in range(len(beacon)):
+        n = int(stats["connections"][i])
+        parts: list[str] = []
+        span = stats["last_s"][i] - stats["first_s"][i]
+        if n < min_connections:
+            parts.append(f"{n} connection{'s' if n != 1 else ''}: too few to judge timing")
+        else:
+            med, mad = stats["gap_median"][i], stats["gap_mad"][i]
+            spread = 100 * mad / med if med > 0 else 0.0
+            regular = "every" if subs["interval"][i] >= 0.5 else "irregular, median gap"
+            parts.append(f"{regular} {duration_text(med)} ±{spread:.0f} %")
+            parts.append(f"{n} connections over {duration_text(span)} "
+                         f"({int(stats['bins_active'][i])}/{int(stats['bins'][i])} time bins active)")
+            size = stats["size_median"][i]
+            if np.isfinite(size):
+                same = stats["size_match"][i]
+                parts.append(f"{'identical' if same >= 0.9 else 'varying'} {size:.0f}-byte requests ({100 * same:.0f} % within 10 %)")
+            ans = stats["answered"][i]
+            if ans < 0.5:
+                parts.append(f"answered {100 * ans:.0f} % (scanner-like)")
+            if stats["prevalence"][i] > 0.2:
+                parts.append(f"common destination ({100 * stats['prevalence'][i]:.0f} % of internal hosts)")
+        if long[i]:
+            parts.append(f"long connection: held open {duration_text(stats['held_open_s'][i])} "
+                         f"({100 * stats['held_open_s'][i] / max(window, 1e-9):.0f} % of the window)")
+        if kind[i] == "proxy":
+            parts.append(f"through web proxy {table['destination.ip'].iat[i]}:{table['destination.port'].iat[i]}")
+        elif kind[i] == "domain":
+            parts.append("one name over several addresses")
+        if proxy[i]:
+            parts.append("destination is a web proxy: see its per-destination rows")
+        if allow[i] is not None:
+            parts.append(f"allowlisted ({allow[i]})")
+        out.append(", ".join(parts))
+    return out
+
+
+def notes(facts: dict[str, float], pairs: int) -> str:
+    """The run's accounting in one line (records, pairs, window and what was dropped or odd)."""
+    text = (f"beacon: {int(facts.get('conn', 0)):,} connections into {pairs:,} pairs over {duration_text(float(facts['window_s']))}; "
+            f"{int(facts.get('missing_fields', 0)):,} without time or address dropped, {int(facts.get('duplicates', 0)):,} duplicates dropped, "
+            f"{int(facts.get('bad_duration', 0)):,} missing or negative durations ignored, {int(facts.get('out_of_order', 0)):,} out of order "
+            f"(re-sorted), {int(facts.get('ipv6', 0)):,} IPv6; {int(facts.get('proxies', 0))} web prox{'y' if facts.get('proxies') == 1 else 'ies'} found")
+    return text
