@@ -165,17 +165,6 @@ def test_zeek_json_is_not_windows_json(tmp_path: Path) -> None:
     assert not WindowsJsonReader().sniff(Source(path), path.read_bytes())
 
 
-def test_fast_path_and_line_by_line_agree(tmp_path: Path) -> None:
-    from nightjar.io import windows_json
-    records = [flat(1, "Microsoft-Windows-Sysmon/Operational", SYSMON_DATA), flat(4688, "Security", SECURITY_DATA), flat(7, "Microsoft-Windows-Sysmon/Operational", {})] * 50
-    path = write_lines(tmp_path / "f.json", records)
-    fast, _ = read_table(path)
-    reading = windows_json._Reading(Source(path), __import__("nightjar.io.report", fromlist=["ReadReport"]).ReadReport("x"), 1000)
-    reading._slow(path.read_bytes(), 1)
-    slow, _ = reading.columns.table()
-    assert fast.equals(slow)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(st.binary(max_size=60), st.text(max_size=60).map(str.encode),
                           st.sampled_from([b'{"EventID": 1}', b'{"EventID": "4688", "NewProcessId": "0xZZ"}', b'{"Event": 3}', b"{}", b"[]", b"null"])), max_size=30))

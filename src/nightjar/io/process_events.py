@@ -178,7 +178,10 @@ class ProcessColumns:
 
 def typed_row(row: Mapping[str, Any]) -> list[Any]:
     """One raw row -> values in `PROCESS_SCHEMA` order. ValueError when a pid or the time is unreadable."""
-    out = {name: _value(row.get(name)) for name in PROCESS_SCHEMA.names}
+    out = dict.fromkeys(PROCESS_SCHEMA.names)
+    for name, value in row.items():
+        if name in out:
+            out[name] = _value(value)
     for name in schema.PROCESS_INT_FIELDS:
         out[name] = parse_pid(row.get(name) if isinstance(row.get(name), int) else out[name], name)
     out[schema.TIMESTAMP] = parse_time(out[schema.TIMESTAMP])
