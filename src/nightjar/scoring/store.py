@@ -30,6 +30,7 @@ from typing import Any, Self
 import orjson
 
 from nightjar.errors import InputError, Location
+from nightjar.ops.tables import SCORE_STATS_SQL, SHADOW_SQL
 from nightjar.scoring.ecs import flat_get
 
 LABELS = ("tp", "fp", "benign")
@@ -76,6 +77,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             finished_at TEXT
         );
     """),
+    (2, "score statistics per batch and model (monitoring; nightjar.ops.tables)", SCORE_STATS_SQL),
+    (3, "shadow batches and pairs (shadow tests; nightjar.ops.tables)", SHADOW_SQL),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
