@@ -1,0 +1,130 @@
+"""Loading and labelling the training and evaluation data (../shared/data/lotl), through nightjar.io.
+
+- Atomic-EVTX: `heuristic_label` `atomic_tree` = malicious, `background` = benign, `harness_artifact`
+  and `atomic_tree_conhost` dropped; also dropped: background whoami/hostname whose parent had exited
+  (the harness's logging calls, see SOURCE.txt), and background events of the test account whose
+  parent is missing, cmd.exe or powershell.exe: most are the test's own commands whose parent had
+  exited (label unknown). The harness's PowerShell wrapper is unwrapped. Groups: technique and test.
+- OTRF: Sysmon 1 and 4688 copies of one process are deduplicated (Sysmon kept). Attack events are
+  labelled by walking the tree down from launchers (`label_otrf` says how); the rest is background.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ATOMIC = "lotl/atomic_evtx/atomic_evtx_process_creation.csv.gz"
+OTRF = "lotl/otrf_security_datasets/otrf_process_creation.csv.gz"
+OTRF_META = "lotl/otrf_security_datasets/otrf_dataset_metadata.csv"
+SHELLS = {"cmd.exe", "powershell.exe", "pwsh.exe", "wscript.exe", "cscript.exe", "mshta.exe", "rundll32.exe", "regsvr32.exe"}
+SYSTEM_ROOTS = ("c:\\windows\\", "c:\\program files\\", "c:\\program files (x86)\\", "c:\\programdata\\microsoft\\",
+                "c:\\windowsazure\\", "c:\\packages\\", "\\??\\c:\\windows\\")
+SOURCES = {
+    "atomic_evtx": ("JayanthK007/atomic-evtx@5ee5509", "none stated (research use only)", ATOMIC),
+    "otrf_security_datasets": ("OTRF/Security-Datasets@d9d40ef", "MIT", OTRF),
+    "lolbas": ("LOLBAS-Project/LOLBAS@3403b33", "GPL-3.0", "lotl/lolbas/lolbas_commands.csv"),
+    "elastic_problemchild": ("elastic/examples@6d86454", "Apache-2.0", "lotl/elastic_problemchild/blocklist_keywords.txt"),
+    "sysmon_modular": ("olafhartong/sysmon-modular@a507259", "MIT", "lotl/sysmon_modular_benign_patterns/sysmon_modular_exclude_rules.csv"),
+}
+
+
+def _read(path: Path) -> pd.DataFrame:
+    from nightjar.io import read_table
+
+    table, _ = read_table(path)
+    return table.to_pandas()
+
+
+def load_atomic(data: Path) -> pd.DataFrame:
+    """Labelled Atomic-EVTX events with `label` (bool), `technique` and `test_dir` columns."""
+    df = _read(Path(data) / ATOMIC)
+    lab = df["heuristic_label"].astype(str)
+    keep = lab.isin(["atomic_tree", "background"])
+    name = df["process.name"].astype("string").str.lower().fillna("")
+    orphan = df["process.parent.executable"].isna() | (df["process.parent.executable"].astype("string") == "-")
+    keep &= ~((lab == "background") & name.isin(["whoami.exe", "hostname.exe"]) & orphan.to_numpy())
+    user = df["user.name"].astype("string").str.lower().fillna("")
+    parent = df["process.parent.name"].astype("string").str.lower().fillna("")
+    orphan_of_test = (lab == "background") & user.str.endswith("\\admin_test") & (parent.isin(["", "cmd.exe", "powershell.exe"]))
+    keep &= ~orphan_of_test
+    df = df[keep.to_numpy()].reset_index(drop=True)
+    df["label"] = df["heuristic_label"].eq("atomic_tree").to_numpy()
+    df["process.command_line"] = unwrap_harness(df["process.command_line"])
+    return df
+
+
+def unwrap_harness(cmd: pd.Series) -> pd.Series:
+    """Invoke-AtomicTest's wrapper `"powershell.exe" & {X}` as `powershell.exe -Command "X"`, XML entities decoded.
+
+    The wrapper is the harness's, not the technique's: left alone, a model learns the harness.
+    """
+    text = cmd.astype("string").fillna("").map(html.unescape, na_action="ignore")
+    return text.str.replace(r'^"powershell\.exe" & \{(.*)\}\s*$', r'powershell.exe -Command "\1"', regex=True)
+
+
+def load_otrf(data: Path) -> pd.DataFrame:
+    """OTRF events, Sysmon/4688 duplicates removed, with `label` from `label_otrf`."""
+    df = _read(Path(data) / OTRF)
+    df["_name"] = df["process.name"].astype("string").str.lower().fillna("")
+    df["_sec"] = df["@timestamp"].dt.floor("s")
+    df["_src"] = np.where(df["event.code"] == "1", 0, 1)
+    df = df.sort_values(["dataset", "_src"], kind="stable")
+    df = df.drop_duplicates(["dataset", "host.name", "process.pid", "_name", "_sec"], keep="first")
+    df = df.sort_values(["dataset", "@timestamp"], kind="stable").reset_index(drop=True)
+    df["label"] = label_otrf(df)
+    return df.drop(columns=["_name", "_sec", "_src"])
+
+
+def _outside_system(path: pd.Series) -> pd.Series:
+    low = path.astype("string").str.lower().fillna("")
+    return (low != "") & ~low.str.startswith(SYSTEM_ROOTS)
+
+
+def label_otrf(df: pd.DataFrame) -> np.ndarray:
+    """Attack-tree labels for OTRF events, per dataset.
+
+    Launchers (seeds) are: children of a shell or script host (cmd, powershell, wscript, cscript,
+    mshta, rundll32, regsvr32) that are not conhost.exe and not run by a machine or service account;
+    processes whose executable or parent executable lies outside the system and program folders
+    (payloads, grunts, dumpers, tools on the desktop); PsExec's service. Every descendant of a seed
+    (by process.parent.entity_id, else host + parent pid) is in the attack tree too.
+    """
+    name = df["process.name"].astype("string").str.lower().fillna("")
+    parent = df["process.parent.name"].astype("string").str.lower().fillna("")
+    user = df["user.name"].astype("string").str.lower().fillna("")
+    service = user.str.startswith("nt authority\\") | user.str.endswith("$")
+    seed = parent.isin(SHELLS) & (name != "conhost.exe") & ~service
+    seed |= _outside_system(df["process.executable"]) | _outside_system(df["process.parent.executable"])
+    seed |= name.isin(["psexesvc.exe"]) | parent.isin(["psexesvc.exe"])
+    label = seed.to_numpy().copy()
+    ids = df["process.entity_id"].astype("string").fillna("").to_numpy()
+    pids = (df["dataset"].astype(str) + "|" + df["host.name"].astype("string").fillna("") + "|" + df["process.pid"].astype("string").fillna("")).to_numpy()
+    parent_ids = df["process.parent.entity_id"].astype("string").fillna("").to_numpy()
+    parent_pids = (df["dataset"].astype(str) + "|" + df["host.name"].astype("string").fillna("") + "|" + df["process.parent.pid"].astype("string").fillna("")).to_numpy()
+    for _ in range(8):  # walk down the tree a few generations
+        tainted = set(ids[label]) - {""} | set(pids[label])
+        new = label | np.isin(parent_ids, list(tainted)) | np.isin(parent_pids, list(tainted))
+        if (new == label).all():
+            break
+        label = new
+    return label
+
+
+def otrf_metadata(data: Path) -> pd.DataFrame:
+    """One row per OTRF dataset: dataset path (no extension), title, ATT&CK ids."""
+    meta = pd.read_csv(Path(data) / OTRF_META, dtype=str).fillna("")
+    meta["dataset"] = meta["dataset_path"].str.replace(r"\.(zip|tar\.gz|json)$", "", regex=True)
+    return meta.drop_duplicates("dataset")
+
+
+def source_records(names: list[str], rows: dict[str, int] | None = None) -> list[dict]:
+    """Manifest entries (name, licence, path) of the named sources."""
+    out = []
+    for name in names:
+        repo, licence, path = SOURCES[name]
+        out.append({"name": name, "repo": repo, "licence": licence, "path": path, "rows": (rows or {}).get(name)})
+    return out

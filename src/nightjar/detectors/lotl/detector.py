@@ -1,0 +1,210 @@
+"""LotlDetector: the Detector contract around features.py, model.py, rarity.py and reasons.py."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
+from nightjar.detectors.lotl import features as F
+from nightjar.detectors.lotl.attack import Knowledge
+from nightjar.detectors.lotl.model import LotlModel
+from nightjar.detectors.lotl.rarity import RarityState
+from nightjar.detectors.lotl.reasons import LOW, evidence_phrases, model_phrases
+from nightjar.errors import ConfigError
+
+DETECTOR_FILE = "detector.json"
+TECHNIQUE = "threat.technique.id"
+OUTPUT_COLUMNS = ("@timestamp", "host.name", "process.entity_id", "process.pid", "process.name",
+                  "process.command_line", "process.parent.name")
+
+
+@dataclass
+class Featurised:
+    """Prepared events, the dense features, the token lists and the evidence per event."""
+
+    prep: pd.DataFrame
+    dense: np.ndarray
+    names: list[str]
+    tokens: list[list[str]]
+    evidence: list[dict[str, Any]]
+    usable: np.ndarray
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.log(p / (1 - p))
+
+
+class LotlDetector(Detector):
+    """Scores Windows process-creation events by how much they look like living-off-the-land abuse.
+
+    Example:
+        >>> det = LotlDetector.load(model_dir)  # doctest: +SKIP
+        >>> det.score(events)[["process.name", "score", "alert", "reasons"]]  # doctest: +SKIP
+    """
+
+    kind: ClassVar[str] = "lotl"
+    reads: ClassVar[tuple[str, ...]] = ("process",)
+    output_columns: ClassVar[tuple[str, ...]] = OUTPUT_COLUMNS
+
+    def __init__(self, model_kind: str = "lgbm", n_trees: int = 300, num_leaves: int = 15, min_groups: int = 3,
+                 max_vocab: int = 3000, neutral_parents: tuple[str, ...] = ("wsmprovhost.exe",), context: bool = False,
+                 target_fpr: float = 1e-3, rarity_weight: float = 1.5, rarity_min_history: int = 100,
+                 explain_above: float = 0.5, seed: int = 0, num_threads: int = 1) -> None:
+        self.model_kind = model_kind
+        self.n_trees = n_trees
+        self.num_leaves = num_leaves
+        self.min_groups = min_groups
+        self.max_vocab = max_vocab
+        self.neutral_parents = tuple(neutral_parents)
+        self.context = context
+        self.target_fpr = target_fpr
+        self.rarity_weight = rarity_weight
+        self.rarity_min_history = rarity_min_history
+        self.explain_above = explain_above
+        self.seed = seed
+        self.num_threads = num_threads
+
+    # --- features ----------------------------------------------------------------------------------
+    def featurise(self, events: pd.DataFrame, knowledge: Knowledge | None = None) -> Featurised:
+        """Features of every event; each distinct (name, command line, executable, original name) is computed once."""
+        know = knowledge or self.knowledge_
+        prep = F.prepare(events, self.neutral_parents)
+        keys = prep["name"] + "\0" + prep["cmd"] + "\0" + prep["exe"] + "\0" + prep["ofn"]
+        codes, uniques = pd.factorize(keys)
+        rows, evid, toks = [], [], []
+        for key in uniques:
+            name, cmd, exe, ofn = key.split("\0")
+            values, ev = F.command_features(name, cmd, exe, ofn, know)
+            rows.append(values)
+            evid.append(ev)
+            toks.append(F.tokens(cmd))
+        per = np.asarray(rows, dtype=np.float64).reshape(len(uniques), len(F.NUMERIC))[codes]
+        parts = {**F.relation_features(prep), **(F.context_features(prep) if self.context else {})}
+        dense = np.column_stack([per, *parts.values()]) if len(prep) else np.zeros((0, len(F.NUMERIC) + len(parts)))
+        names = [*F.NUMERIC, *parts]
+        tokens = F.event_tokens(prep, [toks[c] for c in codes])
+        usable = ((prep["cmd"] != "") | (prep["exe"] != "")).to_numpy()
+        return Featurised(prep, dense, names, tokens, [evid[c] for c in codes], usable)
+
+    # --- fit ---------------------------------------------------------------------------------------
+    def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray, groups: np.ndarray | None = None,
+            knowledge: Knowledge | None = None, validation: tuple[pd.DataFrame, np.ndarray] | None = None,
+            weights: np.ndarray | None = None) -> Self:
+        """Fit on events with boolean labels; `groups` (e.g. Atomic test) gate the vocabulary.
+
+        The threshold is set for `target_fpr` on the benign events of `validation` when given, else on
+        the training benign events (optimistic: say so).
+        """
+        if self.model_kind not in ("lgbm", "lr"):
+            raise ConfigError(f"The 'model_kind' parameter of LotlDetector must be 'lgbm' or 'lr'. Got {self.model_kind!r}.")
+        if knowledge is not None:
+            self.knowledge_ = knowledge
+        elif not hasattr(self, "knowledge_"):
+            self.knowledge_ = Knowledge()
+        y = np.asarray(labels, dtype=bool)
+        feats = self.featurise(events)
+        groups = np.arange(len(y)) if groups is None else np.asarray(groups, dtype=object)
+        params = {"n_trees": self.n_trees, "num_leaves": self.num_leaves, "min_groups": self.min_groups,
+                  "max_vocab": self.max_vocab, "num_threads": self.num_threads}
+        if len(set(groups.tolist())) == len(groups):
+            params["min_groups"] = 1
+        if weights is not None:
+            params["weights"] = np.asarray(weights, dtype=np.float64)
+        self.model_ = LotlModel(kind=self.model_kind, params=params).fit(feats.dense, feats.names, feats.tokens, y, groups, self.seed)
+        self.rarity_ = RarityState(min_history=self.rarity_min_history)
+        if validation is not None:
+            v_events, v_y = validation
+            s = self.model_scores(v_events)
+            benign, source = s[~np.asarray(v_y, dtype=bool)], "validation"
+        else:
+            benign, source = self.model_scores(events)[~y], "training (optimistic)"
+        from nightjar.training.metrics import threshold_at_fpr
+
+        self.threshold_ = threshold_at_fpr(np.zeros(len(benign), bool), benign, self.target_fpr)
+        self.validation_ = {"benign_events": int(len(benign)), "source": source,
+                            "fpr": float((benign >= self.threshold_).mean()) if len(benign) else float("nan")}
+        return self
+
+    # --- score -------------------------------------------------------------------------------------
+    def model_scores(self, events: pd.DataFrame, kind: str | None = None) -> np.ndarray:
+        """The model's probability per event, without rarity, thresholds or reasons."""
+        self.check_fitted()
+        f = self.featurise(events)
+        return self.model_.predict(self.model_.matrix(f.dense, f.tokens), kind)
+
+    def score(self, events: pd.DataFrame, rarity: bool = True) -> pd.DataFrame:
+        """A copy of `events` with the contract columns, `score`, `alert`, `reasons` and `threat.technique.id`.
+
+        Rarity is judged against the saved state plus these events; the state itself only changes
+        through `observe`.
+        """
+        self.check_fitted()
+        f = self.featurise(events)
+        x = self.model_.matrix(f.dense, f.tokens)
+        prob = self.model_.predict(x) if len(events) else np.zeros(0)
+        rare, rare_words = (self.rarity_.rarity(f.prep) if rarity and self.rarity_weight > 0 and len(events)
+                            else (np.zeros(len(events)), [""] * len(events)))
+        score = 1.0 / (1.0 + np.exp(-(_logit(prob) + self.rarity_weight * rare)))
+        score = np.where(f.usable, score, np.nan)
+        alert = np.nan_to_num(score, nan=-1.0) >= self.threshold_
+        reasons = np.full(len(events), LOW, dtype=object)
+        techniques = np.full(len(events), None, dtype=object)
+        explain = np.flatnonzero(np.nan_to_num(score, nan=-1.0) >= min(self.explain_above, self.threshold_))
+        contrib = self.model_.contributions(x[explain]) if len(explain) else np.zeros((0, x.shape[1]))
+        names = self.model_.feature_names
+        p = f.prep
+        for k, i in enumerate(explain):
+            name, parent = p["name"].iat[i], p["parent"].iat[i]
+            words, ids = evidence_phrases(name, parent, p["grandparent"].iat[i], p["exe"].iat[i], f.evidence[i])
+            words += model_phrases(contrib[k], x[i].toarray().ravel(), names, name, parent)
+            if rare[i] > 0:
+                words.append(rare_words[i])
+            reasons[i] = "; ".join(dict.fromkeys(words)) or "model score"
+            if alert[i] and ids:
+                techniques[i] = ",".join(ids)
+        reasons[~f.usable] = "no command line or executable: not scored"
+        out = events.copy()
+        for col in OUTPUT_COLUMNS:
+            if col not in out.columns:
+                out[col] = None
+        out[SCORE], out[ALERT], out[REASONS], out[TECHNIQUE] = score, alert, reasons, techniques
+        return out
+
+    def observe(self, events: pd.DataFrame) -> None:
+        """Learn the events into the rarity state (the stream learning of rarity.py)."""
+        self.check_fitted()
+        self.rarity_.observe(F.prepare(events, self.neutral_parents))
+
+    # --- files -------------------------------------------------------------------------------------
+    def save(self, directory: Path) -> list[Path]:
+        """Write the model, the knowledge, the rarity state and `detector.json`."""
+        self.check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = [*self.model_.save(directory), self.knowledge_.save(directory), self.rarity_.save(directory)]
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        doc = {"params": params, "threshold": self.threshold_, "target_fpr": self.target_fpr, "validation": self.validation_}
+        (directory / DETECTOR_FILE).write_text(json.dumps(doc, indent=1))
+        return [*paths, directory / DETECTOR_FILE]
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """Read a detector written by `save`."""
+        directory = Path(directory)
+        doc: dict[str, Any] = json.loads((directory / DETECTOR_FILE).read_text())
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in doc["params"].items() if k in cls._param_names()}
+        det = cls(**params)
+        det.model_ = LotlModel.load(directory)
+        det.model_.params["num_threads"] = det.num_threads
+        det.knowledge_ = Knowledge.load(directory)
+        det.rarity_ = RarityState.load(directory)
+        det.threshold_ = float(doc["threshold"])
+        det.validation_ = doc.get("validation", {})
+        return det

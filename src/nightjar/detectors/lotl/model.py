@@ -1,0 +1,146 @@
+"""The LotL models: a logistic-regression baseline and LightGBM on the same features, saved as plain files.
+
+Design matrix (sparse): the numeric features of features.py (standardised for the linear model), the
+parent relations, optionally user/integrity context, then one binary column per vocabulary token.
+The vocabulary keeps tokens seen in at least `min_groups` training groups (Atomic tests), so a string
+peculiar to one test cannot carry the model. Files: `lotl_model.json` (vocabulary, scaling, linear
+weights, settings) and `lotl_lgbm.txt` (LightGBM text).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+MODEL_FILE, LGBM_FILE = "lotl_model.json", "lotl_lgbm.txt"
+
+
+def build_vocab(token_lists: list[list[str]], groups: np.ndarray, min_groups: int, max_size: int) -> list[str]:
+    """Tokens present in at least `min_groups` distinct groups, most widespread first, at most `max_size`."""
+    seen: dict[str, set] = defaultdict(set)
+    for toks, g in zip(token_lists, groups):
+        for t in toks:
+            seen[t].add(g)
+    keep = [(len(gs), t) for t, gs in seen.items() if len(gs) >= min_groups]
+    keep.sort(key=lambda x: (-x[0], x[1]))
+    return [t for _, t in keep[:max_size]]
+
+
+def token_matrix(token_lists: list[list[str]], vocab_index: dict[str, int]) -> sp.csr_matrix:
+    """Binary rows x vocabulary matrix."""
+    indptr, indices = [0], []
+    for toks in token_lists:
+        cols = sorted({vocab_index[t] for t in toks if t in vocab_index})
+        indices.extend(cols)
+        indptr.append(len(indices))
+    data = np.ones(len(indices), dtype=np.float32)
+    return sp.csr_matrix((data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+                         shape=(len(token_lists), len(vocab_index)))
+
+
+@dataclass
+class LotlModel:
+    """Fitted parts; build with `fit`, read with `load`. `kind` says which model scores: "lgbm" or "lr"."""
+
+    kind: str = "lgbm"
+    dense_names: list[str] = field(default_factory=list)
+    vocab: list[str] = field(default_factory=list)
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    lr_weights: np.ndarray | None = None
+    lr_bias: float = 0.0
+    booster: lgb.Booster | None = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Dense feature names, then `tok:<token>` per vocabulary entry."""
+        return [*self.dense_names, *(f"tok:{t}" for t in self.vocab)]
+
+    def matrix(self, dense: np.ndarray, token_lists: list[list[str]]) -> sp.csr_matrix:
+        """The raw (unscaled) design matrix."""
+        index = getattr(self, "_index", None)
+        if index is None or len(index) != len(self.vocab):
+            index = self._index = {t: i for i, t in enumerate(self.vocab)}
+        return sp.hstack([sp.csr_matrix(dense), token_matrix(token_lists, index)], format="csr")
+
+    def _scaled(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        d = len(self.dense_names)
+        dense = (x[:, :d].toarray() - self.mean) / self.scale
+        return sp.hstack([sp.csr_matrix(dense), x[:, d:]], format="csr")
+
+    def linear_logit(self, x: sp.csr_matrix) -> np.ndarray:
+        """The baseline's logit."""
+        return np.asarray(self._scaled(x) @ self.lr_weights).ravel() + self.lr_bias
+
+    def predict(self, x: sp.csr_matrix, kind: str | None = None) -> np.ndarray:
+        """Probabilities in 0..1 from the model `kind` (default: self.kind)."""
+        if (kind or self.kind) == "lr" or self.booster is None:
+            return 1.0 / (1.0 + np.exp(-self.linear_logit(x)))
+        return np.asarray(self.booster.predict(x, num_threads=self.params.get("num_threads", 1)))
+
+    def contributions(self, x: sp.csr_matrix) -> np.ndarray:
+        """Per-feature contributions (log-odds) of each row, for the reasons."""
+        if self.kind == "lr" or self.booster is None:
+            return self._scaled(x).multiply(self.lr_weights).toarray()
+        c = self.booster.predict(x, pred_contrib=True, num_threads=self.params.get("num_threads", 1))
+        c = c.toarray() if sp.issparse(c) else np.asarray(c)
+        return c[:, :-1]
+
+    # --- fitting -------------------------------------------------------------------------------
+    def fit(self, dense: np.ndarray, dense_names: list[str], token_lists: list[list[str]], y: np.ndarray,
+            groups: np.ndarray, seed: int = 0) -> LotlModel:
+        """Fit the vocabulary, the linear baseline and LightGBM; returns self."""
+        y = np.asarray(y, dtype=bool)
+        self.dense_names = list(dense_names)
+        self.vocab = build_vocab(token_lists, groups, int(self.params.get("min_groups", 3)), int(self.params.get("max_vocab", 3000)))
+        x = self.matrix(dense, token_lists)
+        self.mean = dense.mean(axis=0)
+        self.scale = np.where(dense.std(axis=0) > 0, dense.std(axis=0), 1.0)
+        lr = LogisticRegression(C=float(self.params.get("C", 0.3)), class_weight="balanced", max_iter=2000, solver="liblinear")
+        lr.fit(self._scaled(x), y)
+        self.lr_weights, self.lr_bias = lr.coef_.ravel().astype(np.float64), float(lr.intercept_[0])
+        pos = max(y.mean(), 1e-9)
+        weight = np.where(y, 0.5 / pos, 0.5 / max(1 - pos, 1e-9))
+        if "weights" in self.params:
+            weight = weight * np.asarray(self.params.pop("weights"))
+        params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": int(self.params.get("num_leaves", 15)),
+                  "min_data_in_leaf": int(self.params.get("min_data_in_leaf", 20)), "feature_fraction": 0.7,
+                  "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 5.0, "seed": seed, "deterministic": True,
+                  "force_row_wise": True, "verbose": -1, "num_threads": self.params.get("num_threads", 1)}
+        names = [f"f{i}" for i in range(x.shape[1])]
+        ds = lgb.Dataset(x.astype(np.float32), label=y.astype(int), weight=weight, feature_name=names, free_raw_data=True)
+        self.booster = lgb.train(params, ds, num_boost_round=int(self.params.get("n_trees", 300)))
+        return self
+
+    # --- files ---------------------------------------------------------------------------------
+    def save(self, directory: Path) -> list[Path]:
+        """Write `lotl_model.json` and `lotl_lgbm.txt`; returns their paths."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        doc = {"format": "nightjar-lotl/1", "kind": self.kind, "dense_names": self.dense_names, "vocab": self.vocab,
+               "mean": self.mean.tolist(), "scale": self.scale.tolist(), "params": self.params,
+               "lr": {"bias": self.lr_bias, "weights": [float(f"{w:.6g}") for w in self.lr_weights]}}
+        paths = [directory / MODEL_FILE]
+        paths[0].write_text(json.dumps(doc, separators=(",", ":")))
+        if self.booster is not None:
+            paths.append(directory / LGBM_FILE)
+            paths[-1].write_text(self.booster.model_to_string())
+        return paths
+
+    @classmethod
+    def load(cls, directory: Path) -> LotlModel:
+        """Read the files written by `save`."""
+        directory = Path(directory)
+        doc = json.loads((directory / MODEL_FILE).read_text())
+        booster = lgb.Booster(model_str=(directory / LGBM_FILE).read_text()) if (directory / LGBM_FILE).exists() else None
+        return cls(kind=doc["kind"], dense_names=doc["dense_names"], vocab=doc["vocab"], mean=np.asarray(doc["mean"]),
+                   scale=np.asarray(doc["scale"]), lr_weights=np.asarray(doc["lr"]["weights"], dtype=np.float64),
+                   lr_bias=float(doc["lr"]["bias"]), booster=booster, params=doc["params"])
