@@ -1,0 +1,141 @@
+"""Brand impersonation: a well-known brand, or a near miss of it, on a domain that is not the brand's.
+
+The brand list is built from the benign top-domain lists (the registered labels of the most popular
+domains, at least 5 characters) and kept to the names that training phishing URLs actually carry
+outside the brand's own domains more often than training benign URLs do (`build_brands`). A brand's
+own domains are every popular registered domain whose label contains it (paypal.com, paypal.de,
+microsoftonline.com), so they never count as impersonation. Near misses: one edit (insert, delete,
+substitute, swap via the deletion neighbourhood) or digit-for-letter swaps (`paypa1`, `g00gle`, `rn`→`m`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+MIN_BRAND = 5
+_LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s"})
+_SPLIT = re.compile(r"[.\-_]+")
+
+
+def deletions(word: str) -> set[str]:
+    """Every string one deletion away from `word`."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def unleet(token: str) -> str:
+    """Digit-for-letter and look-alike swaps undone: 'paypa1' -> 'paypal', 'rnicrosoft' -> 'microsoft'."""
+    return token.translate(_LEET).replace("rn", "m").replace("vv", "w")
+
+
+@dataclass
+class BrandIndex:
+    """Brands with their own domains, and lookups for exact and near-miss matches."""
+
+    brands: list[str]
+    own_domains: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        ordered = sorted(set(self.brands), key=lambda b: (-len(b), b))
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._set = set(ordered)
+        self._near: dict[str, str] = {}
+        for b in ordered:
+            for d in deletions(b):
+                if len(d) >= MIN_BRAND - 1:
+                    self._near.setdefault(d, b)
+
+    @property
+    def path_regex(self) -> str:
+        """An RE2 alternation of the brands, for Arrow kernels over paths."""
+        return self._pattern.pattern if self._pattern else "(?!)"
+
+    def find(self, text: str) -> str | None:
+        """The first (longest) brand inside `text`, or None."""
+        if self._pattern is None:
+            return None
+        m = self._pattern.search(text)
+        return m.group(0) if m else None
+
+    def near(self, token: str) -> str | None:
+        """The brand that `token` imitates by one edit or look-alike swap (not the brand itself), or None."""
+        if len(token) < MIN_BRAND - 1 or token in self._set:
+            return None
+        plain = unleet(token)
+        if plain != token and plain in self._set:
+            return plain
+        if len(token) > 40:
+            return None
+        if token in self._near:  # one insertion into the token makes a brand
+            return self._near[token]
+        for d in deletions(token):
+            if d in self._set:  # one extra character
+                return d
+            hit = self._near.get(d)  # one substitution or adjacent swap
+            if hit is not None and abs(len(hit) - len(token)) <= 1 and hit != token:
+                return hit
+        return None
+
+    def host_matches(self, subdomain: str, label: str, registered: str) -> tuple[str | None, str | None, str | None]:
+        """(brand in the subdomain, brand inside the registered label, near-miss brand) for one host."""
+        if registered in self.own_domains:
+            return None, None, None
+        in_sub = self.find(subdomain) if subdomain else None
+        in_label = self.find(label) if label and label not in self._set else None
+        near = None
+        for token in [label, *_SPLIT.split(label), *_SPLIT.split(subdomain)]:
+            if token and (near := self.near(token)):
+                break
+        return in_sub, in_label, near
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """JSON-ready."""
+        return {"brands": sorted(self._set), "own_domains": sorted(self.own_domains)}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, list[str]]) -> BrandIndex:
+        """Read `to_dict` output."""
+        return cls(list(doc.get("brands", [])), set(doc.get("own_domains", [])))
+
+
+def candidate_brands(ranked_domains: Iterable[str], top: int = 3000) -> dict[str, str]:
+    """{label: domain} for the first `top` registered domains whose label has at least MIN_BRAND letters."""
+    out: dict[str, str] = {}
+    for domain in ranked_domains:
+        label = domain.split(".", 1)[0]
+        if len(label) >= MIN_BRAND and label.isalpha() and label not in out:
+            out[label] = domain
+        if len(out) >= top:
+            break
+    return out
+
+
+def build_brands(ranked_domains: list[str], popular_registered: Iterable[str], phish_texts: Iterable[tuple[str, str]],
+                 benign_texts: Iterable[tuple[str, str]], top: int = 3000, min_phish: int = 5, min_ratio: float = 5.0) -> BrandIndex:
+    """Brands from the top list kept when phishing carries them off their own domains.
+
+    `*_texts` are (registered domain, lower-case host + path) pairs from the training split only. A
+    brand is kept when at least `min_phish` phishing URLs and `min_ratio` times the benign rate carry it.
+    """
+    cands = candidate_brands(ranked_domains, top)
+    index = BrandIndex(list(cands))
+    own = {d for d in popular_registered if index.find(d.split(".", 1)[0])}
+    counts: dict[str, Counter[str]] = {"phish": Counter(), "benign": Counter()}
+    totals = {"phish": 0, "benign": 0}
+    for side, texts in (("phish", phish_texts), ("benign", benign_texts)):
+        for registered, text in texts:
+            totals[side] += 1
+            if registered in own:
+                continue
+            hits = {m.group(0) for m in index._pattern.finditer(text)} if index._pattern else set()
+            counts[side].update(hits)
+    keep = []
+    for brand in cands:
+        p = counts["phish"][brand] / max(totals["phish"], 1)
+        b = counts["benign"][brand] / max(totals["benign"], 1)
+        if counts["phish"][brand] >= min_phish and p >= min_ratio * max(b, 0.5 / max(totals["benign"], 1)):
+            keep.append(brand)
+    own_kept = {d for d in own if any(k in d.split(".", 1)[0] for k in keep)}
+    return BrandIndex(keep, own_kept)

@@ -1,0 +1,179 @@
+"""UrlDetector: the Detector contract around parse.py, features.py, model.py and reasons.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
+from nightjar.detectors.url import features as F
+from nightjar.detectors.url.brands import BrandIndex
+from nightjar.detectors.url.model import UrlModel
+from nightjar.detectors.url.parse import Parsed, parse
+from nightjar.detectors.url.reasons import LOW, explain, traits
+from nightjar.errors import ConfigError, SchemaError
+
+INPUT_COLUMNS = ("url", "url.full", "url.original")
+DETECTOR_FILE = "detector.json"
+
+
+def url_values(events: pd.DataFrame) -> np.ndarray:
+    """The raw URLs of `events`: `url`, `url.full`, else Zeek http `url.domain` + `url.original`."""
+    for name in ("url", "url.full"):
+        if name in events.columns:
+            return events[name].astype("string").to_numpy(dtype=object, na_value=None)
+    if "url.original" in events.columns:
+        uri = events["url.original"].astype("string").fillna("")
+        if "url.domain" in events.columns:
+            host = events["url.domain"].astype("string").fillna("")
+            absolute = uri.str.contains("://", regex=False)
+            joined = ("http://" + host + uri).where(~absolute & (host != ""), uri)
+            return joined.to_numpy(dtype=object, na_value=None)
+        return uri.to_numpy(dtype=object, na_value=None)
+    raise SchemaError(f"no URL column: expected one of {', '.join(INPUT_COLUMNS)}; found {', '.join(map(str, events.columns))}")
+
+
+def threshold_at_fpr(benign_scores: np.ndarray, fpr: float) -> float:
+    """The lowest threshold whose false-positive rate on `benign_scores` is at most `fpr`."""
+    s = np.sort(np.asarray(benign_scores, dtype=np.float64))[::-1]
+    allowed = int(np.floor(fpr * len(s)))
+    return 0.0 if allowed >= len(s) else float(np.nextafter(s[allowed], np.inf))
+
+
+class UrlDetector(Detector):
+    """Scores URLs by how much they look like phishing links (higher = worse).
+
+    Example:
+        >>> det = UrlDetector.load(model_dir)  # doctest: +SKIP
+        >>> det.score(pd.DataFrame({"url": ["https://example.com/", "http://paypal.com.verify-me.top/login"]}))  # doctest: +SKIP
+    """
+
+    kind: ClassVar[str] = "url"
+    reads: ClassVar[tuple[str, ...]] = ("url", "http")
+    output_columns: ClassVar[tuple[str, ...]] = ("url",)
+
+    def __init__(self, model_kind: str = "lgbm", n_trees: int = 200, buckets: int = 1 << 16, target_fpr: float = 1e-2,
+                 seed: int = 0, num_threads: int = 1, explain_above: float = 0.3) -> None:
+        self.model_kind = model_kind
+        self.n_trees = n_trees
+        self.buckets = buckets
+        self.target_fpr = target_fpr
+        self.seed = seed
+        self.num_threads = num_threads
+        self.explain_above = explain_above
+
+    # --- features --------------------------------------------------------------------------------
+    def features(self, parsed: Parsed, brands: BrandIndex) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+        """(feature matrix, registered domain per row, brand matches per row) of a parsed batch."""
+        hosts = parsed.host.to_numpy(zero_copy_only=False)
+        codes, uniques = pd.factorize(pd.Series(hosts, dtype=object))
+        if not hasattr(self, "_host_cache"):
+            self._host_cache: dict = {}
+        htab, regs, matches = F.host_table(list(uniques), brands, self._host_cache)
+        x = np.column_stack([htab[codes], F.url_table(parsed, brands)]) if len(hosts) else np.zeros((0, len(F.FEATURES)))
+        return x, np.asarray(regs, dtype=object)[codes], [matches[c] for c in codes]
+
+    # --- fit -------------------------------------------------------------------------------------
+    def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray, brands: BrandIndex | None = None,
+            groups: np.ndarray | None = None, weight: np.ndarray | None = None) -> Self:
+        """Fit on URLs with boolean labels (rows that do not parse are dropped). Threshold: see `set_threshold`."""
+        if self.model_kind not in ("lgbm", "lr"):
+            raise ConfigError(f"The 'model_kind' parameter of UrlDetector must be 'lgbm' or 'lr'. Got {self.model_kind!r}.")
+        y = np.asarray(labels, dtype=bool)
+        parsed = parse(pa.array(url_values(events), pa.string()))
+        ok = parsed.ok
+        brands = brands or BrandIndex([])
+        x, regs, _ = self.features(parsed, brands)
+        groups = regs if groups is None else np.asarray(groups, dtype=object)
+        weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
+        texts = F.gram_text(parsed).filter(pa.array(ok))
+        model = UrlModel(kind=self.model_kind, buckets=self.buckets, brands=brands,
+                         params={"n_trees": self.n_trees, "num_threads": self.num_threads})
+        model.fit(x[ok], texts, y[ok], groups[ok], weight[ok], seed=self.seed)
+        self.model_ = model
+        self.threshold_ = 0.5
+        self.validation_: dict[str, Any] = {}
+        return self
+
+    def set_threshold(self, benign_by_source: dict[str, np.ndarray]) -> float:
+        """Threshold = the highest of the per-source thresholds at `target_fpr` on validation benign scores."""
+        per = {name: threshold_at_fpr(s, self.target_fpr) for name, s in benign_by_source.items() if len(s)}
+        self.threshold_ = max(per.values()) if per else 0.5
+        self.validation_ = {name: {"rows": int(len(s)), "fpr": float((np.asarray(s) >= self.threshold_).mean())}
+                            for name, s in benign_by_source.items() if len(s)}
+        return self.threshold_
+
+    # --- score -----------------------------------------------------------------------------------
+    def score_values(self, values: np.ndarray | list, threshold: float | None = None,
+                     explain_rows: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(score with NaN for rejected, alert, reasons, registered domain) for raw URLs `values`."""
+        self.check_fitted()
+        thr = self.threshold_ if threshold is None else threshold
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+        parsed = parse(pa.array(np.asarray(uniques, dtype=object), pa.string(), from_pandas=True))
+        n = len(uniques)
+        score = np.full(n, np.nan)
+        reasons = np.where(parsed.ok, LOW, parsed.reason).astype(object)
+        ok = np.flatnonzero(parsed.ok)
+        regs = np.full(n, "", dtype=object)
+        if len(ok):
+            sub = _take(parsed, ok)
+            x, regs_ok, matches = self.features(sub, self.model_.brands)
+            regs[ok] = regs_ok
+            probs, _ = self.model_.score(x, F.gram_text(sub))
+            score[ok] = np.clip(probs, 0.0, 1.0)
+            if explain_rows:
+                rest = pc.utf8_lower(pc.binary_join_element_wise(sub.path, sub.query, sub.fragment, "?"))
+                for j in np.flatnonzero(probs >= min(self.explain_above, thr)):
+                    path_brand = self.model_.brands.find(rest[j].as_py()) if x[j, F.FEATURES.index("brand_in_path")] else None
+                    reasons[ok[j]] = explain(float(probs[j]), thr, traits(x[j], regs_ok[j], matches[j], path_brand))
+        notes = parsed.note != None  # noqa: E711
+        reasons[notes] = [f"{b}; {a}" if r else f"{b} ({a})" for a, b, r in zip(parsed.note[notes], reasons[notes], parsed.ok[notes])]
+        alert = np.nan_to_num(score, nan=-1.0) >= thr
+        return score[codes], alert[codes], reasons[codes], regs[codes]
+
+    def score(self, events: pd.DataFrame) -> pd.DataFrame:
+        """A copy of `events` with `score`, `alert` and `reasons`; rows that are not URLs get an empty score."""
+        score, alert, reasons, _ = self.score_values(url_values(events))
+        out = events.copy()
+        if "url" not in out.columns:
+            out.insert(0, "url", url_values(events))
+        out[SCORE] = score
+        out[ALERT] = alert
+        out[REASONS] = reasons
+        return out
+
+    # --- files -----------------------------------------------------------------------------------
+    def save(self, directory: Path) -> list[Path]:
+        """Write the model files and `detector.json` (parameters and threshold)."""
+        self.check_fitted()
+        directory = Path(directory)
+        paths = self.model_.save(directory)
+        doc = {"params": self.get_params(), "threshold": self.threshold_, "target_fpr": self.target_fpr, "validation": self.validation_}
+        (directory / DETECTOR_FILE).write_text(json.dumps(doc, indent=1))
+        return [*paths, directory / DETECTOR_FILE]
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """Read a detector written by `save`."""
+        directory = Path(directory)
+        doc: dict[str, Any] = json.loads((directory / DETECTOR_FILE).read_text())
+        det = cls(**{k: v for k, v in doc["params"].items() if k in cls._param_names()})
+        det.model_ = UrlModel.load(directory)
+        det.model_.params["num_threads"] = det.num_threads
+        det.threshold_ = float(doc["threshold"])
+        det.validation_ = doc.get("validation", {})
+        return det
+
+
+def _take(p: Parsed, idx: np.ndarray) -> Parsed:
+    """The rows `idx` of a parsed batch."""
+    ix = pa.array(idx)
+    return Parsed(*(getattr(p, name).take(ix) for name in ("scheme", "userinfo", "host", "port", "path", "query", "fragment")),
+                  p.length[idx], p.reason[idx], p.note[idx])

@@ -1,0 +1,156 @@
+"""The URL models: a logistic-regression baseline and LightGBM, saved as plain files (JSON, LightGBM text).
+
+Baseline (`kind="lr"`): logistic regression on hashed character 3-5-grams of `host + path` (no
+scheme, no `www.`) plus the hand-made features (log1p, standardised). LightGBM (`kind="lgbm"`): the
+hand-made features plus the baseline's out-of-fold logit. Files: `url_model.json` (weights,
+scaling, brand list, settings) and `lgbm.txt`.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+from sklearn.linear_model import SGDClassifier
+
+from nightjar.detectors.url.brands import BrandIndex
+from nightjar.detectors.url.features import FEATURES
+
+NGRAMS = (3, 4, 5)
+MODEL_FILE, LGBM_FILE = "url_model.json", "lgbm.txt"
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, bucket, value) of hashed byte n-grams of each text; value = 1/sqrt(n-grams in the row)."""
+    arr = pc.fill_null(texts, "").cast(pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    flat = data[start:stop].astype(np.uint64)
+    lengths = np.diff(offsets)
+    row_of = np.repeat(np.arange(n), lengths)
+    ends = offsets[1:] - start
+    rows, cols = [], []
+    for k in NGRAMS:
+        m = len(flat) - k + 1
+        if m <= 0:
+            continue
+        h = np.full(m, np.uint64(k))
+        for j in range(k):
+            h = (h * np.uint64(1099511628211)) ^ flat[j: j + m]
+        pos = np.arange(m)
+        ok = pos + k <= ends[row_of[:m]]
+        rows.append(row_of[:m][ok])
+        cols.append(((h[ok] * _MIX) >> np.uint64(40)).astype(np.int64) % buckets)
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    row, col = np.concatenate(rows), np.concatenate(cols)
+    per = np.bincount(row, minlength=n).astype(np.float64)
+    return row, col, 1.0 / np.sqrt(np.maximum(per[row], 1))
+
+
+@dataclass
+class UrlModel:
+    """Fitted parts; build with `fit`, read with `load`."""
+
+    kind: str = "lgbm"
+    buckets: int = 1 << 16
+    params: dict = field(default_factory=dict)
+    brands: BrandIndex = field(default_factory=lambda: BrandIndex([]))
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    lr_weights: np.ndarray | None = None
+    lr_bias: float = 0.0
+    booster: lgb.Booster | None = None
+    feature_names: list[str] = field(default_factory=list)
+
+    def _scaled(self, x: np.ndarray) -> np.ndarray:
+        return (np.log1p(np.maximum(x, 0)) - self.mean) / self.std
+
+    def _design(self, x: np.ndarray, texts: pa.Array) -> sp.csr_matrix:
+        row, col, val = hashed_ngrams(texts, self.buckets)
+        grams = sp.csr_matrix((val, (row, col)), shape=(len(x), self.buckets))
+        return sp.hstack([grams, sp.csr_matrix(self._scaled(x))], format="csr")
+
+    def linear_logit(self, x: np.ndarray, texts: pa.Array) -> np.ndarray:
+        """The baseline's logit, without building a sparse matrix."""
+        row, col, val = hashed_ngrams(texts, self.buckets)
+        grams = np.bincount(row, weights=self.lr_weights[col] * val, minlength=len(x))
+        return self.lr_bias + grams + self._scaled(x) @ self.lr_weights[self.buckets:]
+
+    def score(self, x: np.ndarray, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities 0..1, baseline logit) for hand features `x` and n-gram texts."""
+        logit = self.linear_logit(x, texts)
+        if self.kind == "lr" or self.booster is None:
+            return 1.0 / (1.0 + np.exp(-logit)), logit
+        data = np.column_stack([x, logit])
+        return self.booster.predict(data, num_threads=self.params.get("num_threads", 1)), logit
+
+    def fit(self, x: np.ndarray, texts: pa.Array, y: np.ndarray, groups: np.ndarray, weight: np.ndarray | None = None,
+            seed: int = 0) -> UrlModel:
+        """Fit the baseline, then (kind lgbm) LightGBM on features + out-of-fold baseline logit (folds by `groups`)."""
+        y = np.asarray(y, dtype=bool)
+        weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
+        logx = np.log1p(np.maximum(x, 0))
+        self.mean, self.std = logx.mean(axis=0), logx.std(axis=0) + 1e-6
+        design = self._design(x, texts)
+        self.lr_weights, self.lr_bias = _fit_linear(design, y, weight, seed)
+        self.feature_names = [*FEATURES, "lr_logit"]
+        if self.kind == "lr":
+            return self
+        folds = np.fromiter((zlib.crc32(str(g).encode()) % 3 for g in groups), dtype=np.int64, count=len(groups))
+        oof = np.zeros(len(y))
+        for k in range(3):
+            w, b = _fit_linear(design[folds != k], y[folds != k], weight[folds != k], seed + k + 1)
+            oof[folds == k] = design[folds == k] @ w + b
+        params = {"objective": "binary", "learning_rate": 0.06, "num_leaves": int(self.params.get("num_leaves", 31)),
+                  "min_data_in_leaf": 50, "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
+                  "lambda_l2": 1.0, "seed": seed, "deterministic": True, "force_row_wise": True, "verbose": -1,
+                  "num_threads": self.params.get("num_threads", 1)}
+        ds = lgb.Dataset(np.column_stack([x, oof]), label=y.astype(int), weight=weight, feature_name=self.feature_names)
+        self.booster = lgb.train(params, ds, num_boost_round=int(self.params.get("n_trees", 200)))
+        return self
+
+    def save(self, directory: Path) -> list[Path]:
+        """Write `url_model.json` (and `lgbm.txt`); returns the paths."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        doc = {"format": "nightjar-url/1", "kind": self.kind, "buckets": self.buckets, "ngrams": list(NGRAMS),
+               "params": self.params, "feature_names": self.feature_names, "brands": self.brands.to_dict(),
+               "scaling": {"mean": self.mean.tolist(), "std": self.std.tolist()},
+               "lr": {"bias": self.lr_bias, "weights": [float(f"{w:.4g}") for w in self.lr_weights]}}
+        paths = [directory / MODEL_FILE]
+        paths[0].write_text(json.dumps(doc, separators=(",", ":")))
+        if self.booster is not None:
+            paths.append(directory / LGBM_FILE)
+            paths[-1].write_text(self.booster.model_to_string())
+        return paths
+
+    @classmethod
+    def load(cls, directory: Path) -> UrlModel:
+        """Read the files written by `save`."""
+        directory = Path(directory)
+        doc = json.loads((directory / MODEL_FILE).read_text())
+        booster = lgb.Booster(model_str=(directory / LGBM_FILE).read_text()) if (directory / LGBM_FILE).exists() else None
+        return cls(kind=doc["kind"], buckets=doc["buckets"], params=doc["params"], brands=BrandIndex.from_dict(doc["brands"]),
+                   mean=np.asarray(doc["scaling"]["mean"]), std=np.asarray(doc["scaling"]["std"]),
+                   lr_weights=np.asarray(doc["lr"]["weights"], dtype=np.float64), lr_bias=float(doc["lr"]["bias"]),
+                   booster=booster if doc["kind"] == "lgbm" else None, feature_names=doc["feature_names"])
+
+
+def _fit_linear(x: sp.csr_matrix, y: np.ndarray, weight: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
+    """Logistic regression by SGD (log loss, L2); returns (weights, bias)."""
+    clf = SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=8, tol=None, random_state=seed)
+    clf.fit(x, y, sample_weight=weight)
+    return clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0])
