@@ -5,3 +5,4 @@ from nightjar.commands import models  # noqa: F401
 from nightjar.commands import score  # noqa: F401
 from nightjar.commands import train  # noqa: F401
 from nightjar.commands import alerts, scan  # noqa: F401
+from nightjar.commands import lab  # noqa: F401
