@@ -83,6 +83,7 @@ class _Scan:
     job_id: int
     summary: ScanSummary
     held: dict[str, Any] = field(default_factory=dict)  # kind -> aggregator state, or the held tables
+    hooks: list[Any] = field(default_factory=list)  # see `run_scan(hooks=...)`
 
     def route(self, kind: str) -> tuple[list[tuple[_Loaded, Callable[[pd.DataFrame], pd.DataFrame] | None]], list[_Loaded]]:
         """(per-record detectors with the conversion to apply, aggregating detectors) for a batch kind."""
@@ -108,7 +109,9 @@ class _Scan:
         frame = batch.table.to_pandas() if per_record else None
         for det, convert in per_record:
             events = convert(frame) if convert else frame
+            clock = time.perf_counter()
             scored = score_frame(det.detector, events)
+            self.observe(det, events, scored, time.perf_counter() - clock, source)
             ok = scored[SCORE].notna().to_numpy()
             scored_any |= ok
             counts = self.summary.detector(det.kind, det.ref)
@@ -150,12 +153,14 @@ class _Scan:
             held = self.held.pop(det.kind, None)
             if not getattr(det.detector, "aggregates", False) or held is None:
                 continue
+            clock = time.perf_counter()
             if hasattr(det.detector, "aggregator"):
                 scored = det.detector.finish(held)
             else:
                 events = pa.concat_tables(held, promote_options="permissive").to_pandas()
                 del held
                 scored = det.detector.score(events)
+            self.observe(det, None, scored, time.perf_counter() - clock, None)
             counts = self.summary.detector(det.kind, det.ref)
             ok = scored[SCORE].notna().to_numpy()
             counts.scored += int(ok.sum())  # rows = entities (e.g. pairs), not events
@@ -173,6 +178,16 @@ class _Scan:
                 docs.append(alert_document(det.kind, det.ref, record, float(row[SCORE]), str(row[REASONS]), extra,
                                            identity=identity))
             self.emit(det.kind, docs, None)
+
+    def observe(self, det: _Loaded, events: pd.DataFrame | None, scored: pd.DataFrame, seconds: float, source: str | None) -> None:
+        """Hand one scored batch to the hooks (events None: an aggregating detector's rows)."""
+        for hook in self.hooks:
+            hook.scored(det.kind, det.ref, events, scored, seconds, source)
+
+    def close_hooks(self) -> None:
+        """Let each hook finish (e.g. a shadow worker drains its queue); their notes go into the summary."""
+        for hook in self.hooks:
+            self.summary.notes.extend(hook.close())
 
     def emit(self, kind: str, docs: list[dict[str, Any]], source: str | None) -> None:
         """Store the alerts (duplicates ignored) and append them to the NDJSON file."""
@@ -235,8 +250,13 @@ def input_files(paths: list[str | Path], summary: ScanSummary) -> Iterator[Path]
 
 def run_scan(paths: list[str | Path], store: str | Path | None = None, alerts_out: str | Path | None = None,
              detectors: list[str] | None = None, models: dict[str, str] | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
-             show_progress: bool = False, given: dict[str, Detector] | None = None) -> ScanSummary:
-    """Scan `paths` with every applicable detector; alerts go to `store` and `alerts_out` (NDJSON)."""
+             show_progress: bool = False, given: dict[str, Detector] | None = None, hooks: list[Any] | None = None) -> ScanSummary:
+    """Scan `paths` with every applicable detector; alerts go to `store` and `alerts_out` (NDJSON).
+
+    `hooks` see every scored batch: objects with `start(store, job_id)`, `scored(kind, model_ref,
+    events, scored, seconds, source)` and `close() -> notes`. The score-statistics hook of
+    `nightjar.ops.stats` always runs (monitoring); `nightjar.ops.shadow.ShadowRunner` is another.
+    """
     started = time.perf_counter()
     summary = ScanSummary(store=str(store or default_store_path()), alerts_file=str(alerts_out) if alerts_out else None)
     files = list(input_files(paths, summary))
@@ -247,13 +267,19 @@ def run_scan(paths: list[str | Path], store: str | Path | None = None, alerts_ou
         db = stack.enter_context(AlertStore(summary.store))
         ndjson = stack.enter_context(open(alerts_out, "wb")) if alerts_out else None  # noqa: SIM115
         job = db.start_job("scan", [str(p) for p in paths], {d.kind: d.ref for d in loaded})
-        scan = _Scan(loaded, db, ndjson, job, summary)
+        from nightjar.ops.stats import ScoreStatsHook
+
+        scan = _Scan(loaded, db, ndjson, job, summary, hooks=[ScoreStatsHook(), *(hooks or [])])
+        for hook in scan.hooks:
+            hook.start(db, job)
         try:
             _read_all(scan, files, batch_rows, show_progress)
             scan.finish_aggregates()
         except BaseException:
+            scan.close_hooks()
             db.finish_job(job, summary.as_dict(), status="failed")
             raise
+        scan.close_hooks()
         summary.job_id = job
         summary.seconds = round(time.perf_counter() - started, 3)
         db.finish_job(job, summary.as_dict())
