@@ -6,3 +6,4 @@ from nightjar.commands import score  # noqa: F401
 from nightjar.commands import train  # noqa: F401
 from nightjar.commands import alerts, scan  # noqa: F401
 from nightjar.commands import lab  # noqa: F401
+from nightjar.commands import monitor  # noqa: F401
