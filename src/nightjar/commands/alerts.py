@@ -35,7 +35,7 @@ def parse_time(text: str | None, option: str) -> str | None:
     except ValueError as exc:
         raise InputError(f"{option} must be an ISO 8601 date or time such as 2024-04-19 or 2024-04-19T13:00:00Z. Got {text!r}.") from exc
     ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-    return ts.isoformat().replace("+00:00", "Z")
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _echo_json(data: Any) -> None:

@@ -93,6 +93,19 @@ def default_store_path() -> Path:
     return Path(data).expanduser() / "nightjar" / "alerts.db"
 
 
+def fixed_time(value: str | None) -> str | None:
+    """An ISO 8601 time as fixed-width UTC with microseconds (`2024-04-19T10:00:00.000000Z`), so
+    times compare correctly as strings; naive times are UTC; None for missing or unparsable."""
+    if not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def now() -> str:
     """The current time, ISO 8601 UTC with milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -211,10 +224,10 @@ class AlertStore:
     def list_alerts(self, detector: str | None = None, host: str | None = None, since: str | None = None,
              until: str | None = None, min_score: float | None = None, label: str | None = None,
              limit: int | None = 100) -> list[AlertRow]:
-        """Alerts, highest score first, filtered; times compare as ISO 8601 strings on @timestamp."""
+        """Alerts, highest score first, filtered; `since`/`until` are ISO 8601 times on @timestamp (UTC when naive)."""
         where, args = [], []
-        for clause, value in (("a.detector = ?", detector), ("a.host_name = ?", host), ("a.timestamp >= ?", since),
-                              ("a.timestamp < ?", until), ("a.score >= ?", min_score)):
+        for clause, value in (("a.detector = ?", detector), ("a.host_name = ?", host), ("a.timestamp >= ?", _bound(since)),
+                              ("a.timestamp < ?", _bound(until)), ("a.score >= ?", min_score)):
             if value is not None:
                 where.append(clause)
                 args.append(value)
@@ -285,12 +298,21 @@ _COLUMNS = ("a.id, a.detector, a.model, a.timestamp, a.host_name, a.user_name, a
 _LATEST = "SELECT f.label FROM feedback f WHERE f.alert_id = a.id ORDER BY f.id DESC LIMIT 1"
 
 
+def _bound(value: str | None) -> str | None:
+    if value is None:
+        return None
+    fixed = fixed_time(value)
+    if fixed is None:
+        raise InputError(f"not an ISO 8601 time: {value!r}")
+    return fixed
+
+
 def _row(doc: dict[str, Any], job_id: int | None) -> tuple[Any, ...]:
     """The alerts-table row of an ECS alert document."""
     detector = next(k for k, v in doc["nightjar"].items() if isinstance(v, dict) and "score" in v)
     ours = doc["nightjar"][detector]
     techniques = flat_get(doc, "threat.technique.id") or []
-    return (flat_get(doc, "event.id"), detector, ours.get("model", ""), doc.get("@timestamp"), flat_get(doc, "host.name"),
+    return (flat_get(doc, "event.id"), detector, ours.get("model", ""), fixed_time(doc.get("@timestamp")), flat_get(doc, "host.name"),
             flat_get(doc, "user.name"), ours.get("entity"), float(ours["score"]), ours.get("reasons"),
             ",".join(techniques) or None, flat_get(doc, "rule.name"), flat_get(doc, "nightjar.source.file"), job_id, now(),
             orjson.dumps(doc, default=str).decode())
