@@ -7,8 +7,9 @@ connection or per pair: group-wise quantiles come from one lexsort, group-wise s
 
 The statistics (see docs/beacon.md for why each one):
 - intervals: median, quartiles, MAD of the gaps between consecutive connections; Bowley skew;
-  `concentration`, the share of gaps within [0.25, 1.75] x the median (a histogram view: a jittered
-  beacon keeps its gaps in one band around the period, Poisson traffic spreads them from 0 to 3x);
+  `concentration`, the share of gaps within [0.25, 1.75] x the median or within 0.25 of 2x, 3x, 4x
+  (missed beats) (a histogram view: a jittered beacon keeps its gaps in one band around the period,
+  Poisson traffic spreads them from 0 to 3x: ~0.69 of its gaps fall on that grid);
 - sizes: median bytes sent, share of connections within 10 % (or 16 bytes) of it;
 - coverage: share of the observation window's time bins that hold a connection;
 - held open: the union of the connections' [start, start + duration] spans (long connections).
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BAND_LOW, BAND_HIGH = 0.25, 1.75  # the concentration band, in multiples of the median gap
+MISSED_MAX, MISSED_TOLERANCE = 4.25, 0.25  # a gap near 2x, 3x, 4x the median is a missed beat, on the grid
 SIZE_TOLERANCE, SIZE_SLACK = 0.10, 16.0  # a size "matches" within 10 % or 16 bytes of the median
 
 
@@ -96,7 +98,8 @@ def intervals(group: np.ndarray, ts: np.ndarray, n_groups: int) -> Intervals:
     with np.errstate(invalid="ignore", divide="ignore"):
         skew = np.where(iqr > 0, (q1 + q3 - 2 * med) / iqr, 0.0)
         ratio = gaps / med[g]
-    inside = ((ratio >= BAND_LOW) & (ratio <= BAND_HIGH)).astype(np.float64)
+    missed = (ratio > BAND_HIGH) & (ratio <= MISSED_MAX) & (np.abs(ratio - np.round(ratio)) <= MISSED_TOLERANCE)
+    inside = (((ratio >= BAND_LOW) & (ratio <= BAND_HIGH)) | missed).astype(np.float64)
     n = np.bincount(g, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         conc = group_sum(inside, g, n_groups) / n
@@ -180,7 +183,7 @@ def pair_statistics(group: np.ndarray, ts_us: np.ndarray, sent: np.ndarray, dura
     ts = (ts_us - start_us) / 1e6
     gaps = intervals(group, ts, n_groups)
     size = sizes(group, sent, n_groups)
-    cover, occupied, bins = coverage(group, ts, n_groups, 0.0, window_s, gaps.median)
+    _, occupied, bins = coverage(group, ts, n_groups, 0.0, window_s, gaps.median)
     held, longest = held_open(group, ts, duration, n_groups)
     counts = np.bincount(group, minlength=n_groups).astype(np.float64)
     first = np.full(n_groups, np.nan)
@@ -189,7 +192,11 @@ def pair_statistics(group: np.ndarray, ts_us: np.ndarray, sent: np.ndarray, dura
     has = runs.counts > 0
     first[has] = ts[runs.starts[has]]
     last[has] = ts[runs.starts[has] + runs.counts[has] - 1]
+    # coverage: occupied share of the bins the pair spans, times the share of the window it spans
+    # (full credit from half the window on: an implant installed mid-week is still a beacon)
+    span_bins = np.maximum(np.ceil((last - first) / (window_s / np.maximum(bins, 1)) - 1e-9), 1)
     with np.errstate(invalid="ignore", divide="ignore"):
+        cover = np.minimum(occupied / span_bins, 1.0) * np.minimum((last - first) / (0.5 * max(window_s, 1e-9)), 1.0)
         answered_share = group_sum(answered, group, n_groups) / counts
     return {
         "connections": counts, "first_s": first, "last_s": last,

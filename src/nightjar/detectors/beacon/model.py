@@ -2,11 +2,13 @@
 
 Sub-scores (each in 0..1, 1 = beacon-like):
 - `interval`: regular gaps that tolerate jitter: 0.5 x concentration (share of gaps within
-  0.25..1.75 x the median, rescaled so Poisson-like traffic, ~0.55, scores 0) + 0.3 x dispersion
+  0.25..1.75 x the median or on 2x..4x for missed beats, rescaled so Poisson-like traffic, ~0.69,
+  scores 0 and 0.97 scores 1) + 0.3 x dispersion
   (1 - MAD/median / 0.6: Poisson ~0.69 scores 0, 80 % uniform jitter ~0.33 scores 0.44) + 0.2 x
   symmetry (1 - |Bowley skew|: uniform jitter is symmetric);
 - `size`: share of connections sending within 10 % (or 16 bytes) of the median size;
-- `coverage`: share of the window's time bins (hours over 72 h) that hold a connection;
+- `coverage`: share of the time bins (hours over 72 h) the pair spans that hold a connection, times
+  the share of the window it spans (full from half the window);
 - `count`: 1 - exp(-connections / 12): four connections are a hint, forty a pattern;
 - `answered`: share of connections with data sent and answered (a call-back needs a reply: this
   separates C2 from the periodic SYN scanners of internet background);
@@ -31,7 +33,7 @@ import numpy as np
 from nightjar.errors import ConfigError
 
 SUBSCORES = ("interval", "size", "coverage", "count", "answered", "rarity")
-DEFAULT_WEIGHTS = {"interval": 0.40, "size": 0.10, "coverage": 0.20, "count": 0.10, "answered": 0.15, "rarity": 0.05}
+DEFAULT_WEIGHTS = {"interval": 0.45, "size": 0.10, "coverage": 0.10, "count": 0.10, "answered": 0.20, "rarity": 0.05}
 FLOOR = 0.02
 MODEL_FILE = "beacon_model.json"
 
@@ -65,7 +67,7 @@ def _clip01(x: np.ndarray) -> np.ndarray:
 
 def interval_score(concentration: np.ndarray, median: np.ndarray, mad: np.ndarray, skew: np.ndarray) -> np.ndarray:
     """Jitter-tolerant regularity of gaps (see the module docstring)."""
-    conc = _clip01((concentration - 0.55) / (0.95 - 0.55))
+    conc = _clip01((concentration - 0.70) / (0.97 - 0.70))
     with np.errstate(invalid="ignore", divide="ignore"):
         disp = _clip01(1 - (mad / median) / 0.6)
     disp = np.where(median > 0, disp, 0.0)
@@ -95,7 +97,7 @@ class BeaconModel:
         """The six sub-scores from per-pair statistics (keys as made by pairs.pair_statistics)."""
         return {
             "interval": interval_score(stats["gap_concentration"], stats["gap_median"], stats["gap_mad"], stats["gap_skew"]),
-            "size": _clip01(stats["size_match"]),
+            "size": np.where(np.isnan(stats["size_median"]), 1.0, _clip01(stats["size_match"])),  # unknown sizes: neutral
             "coverage": _clip01(stats["coverage"]),
             "count": count_score(stats["connections"], self.count_scale),
             "answered": _clip01(stats["answered"]),

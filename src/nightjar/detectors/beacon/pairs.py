@@ -156,7 +156,8 @@ class PairAccumulator:
         got = _col(table, "destination.bytes", pa.float64()).to_numpy(zero_copy_only=False)
         state = _col(table, "zeek.conn.conn_state", pa.string())
         # a call-back is answered with data both ways; without byte counts, an established state counts
-        established = pc.fill_null(pc.is_in(state, pa.array(ANSWERED_STATES)), False).to_numpy(zero_copy_only=False)
+        # (neither bytes nor state known, e.g. connection starts from a packet capture: benefit of the doubt)
+        established = pc.or_kleene(pc.is_null(state), pc.is_in(state, pa.array(ANSWERED_STATES))).to_numpy(zero_copy_only=False)
         known = np.isfinite(sent) & np.isfinite(got)
         answered = np.where(known, (np.nan_to_num(sent) > 0) & (np.nan_to_num(got) > 0), established)
         self.chunks.append((ids.astype(np.int32), t, sent, dur, answered))
@@ -187,8 +188,8 @@ class PairAccumulator:
         sub = table.filter(proxied)
         host = host.filter(proxied)
         ts = _micros(sub)
-        keyed = pa.table({"s": _col(sub, "source.ip"), "d": _col(sub, "destination.ip"),
-                          "p": pc.cast(_col(sub, "destination.port", pa.int64()), pa.string()), "h": host})
+        keyed = pa.table({"s": _col(sub, "source.ip", pa.string()), "d": _col(sub, "destination.ip", pa.string()),
+                          "p": pc.cast(_col(sub, "destination.port", pa.int64()), pa.string()), "h": pc.cast(host, pa.string())})
         key = pc.binary_join_element_wise(keyed["s"], keyed["d"], keyed["p"], keyed["h"], SEP).combine_chunks()
         ok = pc.and_(pc.is_valid(key), pc.is_valid(ts))
         key, ts, sub = key.filter(ok), ts.filter(ok), sub.filter(ok)
