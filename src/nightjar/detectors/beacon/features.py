@@ -96,7 +96,7 @@ def intervals(group: np.ndarray, ts: np.ndarray, n_groups: int) -> Intervals:
     (mad,) = group_quantiles(dev, g, n_groups, (0.5,))
     iqr = q3 - q1
     with np.errstate(invalid="ignore", divide="ignore"):
-        skew = np.where(iqr > 0, (q1 + q3 - 2 * med) / iqr, 0.0)
+        skew = np.where(iqr > 0.01 * med, (q1 + q3 - 2 * med) / iqr, 0.0)  # no skew from µs rounding of a fixed period
         ratio = gaps / med[g]
     missed = (ratio > BAND_HIGH) & (ratio <= MISSED_MAX) & (np.abs(ratio - np.round(ratio)) <= MISSED_TOLERANCE)
     inside = (((ratio >= BAND_LOW) & (ratio <= BAND_HIGH)) | missed).astype(np.float64)

@@ -9,7 +9,7 @@ Sub-scores (each in 0..1, 1 = beacon-like):
 - `size`: share of connections sending within 10 % (or 16 bytes) of the median size;
 - `coverage`: share of the time bins (hours over 72 h) the pair spans that hold a connection, times
   the share of the window it spans (full from half the window);
-- `count`: 1 - exp(-connections / 12): four connections are a hint, forty a pattern;
+- `count`: 1 - exp(-connections / 24): a dozen connections are a hint, seventy a pattern;
 - `answered`: share of connections with data sent and answered (a call-back needs a reply: this
   separates C2 from the periodic SYN scanners of internet background);
 - `rarity`: 1 - the share of internal sources talking to the destination (1 when there are too
@@ -87,7 +87,7 @@ class BeaconModel:
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     threshold: float = 0.8
     floor: float = FLOOR
-    count_scale: float = 12.0
+    count_scale: float = 24.0
     allowlist_factor: float = 0.25  # an allowlisted pair's score is multiplied by this
     long_connection_s: float = 3600.0  # a session held at least this long is a long-connection finding
     min_internal_sources: int = 10  # fewer internal sources: rarity is not judged (1.0)
