@@ -1,0 +1,141 @@
+"""Beacon detector: combiner table, features, pairs, proxies, allowlist, save/load, shared data end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nightjar.detectors.beacon import BeaconDetector
+from nightjar.detectors.beacon.allowlist import Allowlist
+from nightjar.detectors.beacon.features import held_open, intervals
+from nightjar.detectors.beacon.model import BeaconModel, combine
+from nightjar.errors import ConfigError
+
+W = {"interval": 0.45, "size": 0.10, "coverage": 0.10, "count": 0.10, "answered": 0.20, "rarity": 0.05}
+
+
+@pytest.mark.parametrize("name,subs,low,high", [
+    ("all perfect", dict.fromkeys(W, 1.0), 0.999, 1.0),
+    ("never answered", {**dict.fromkeys(W, 1.0), "answered": 0.0}, 0.4, 0.5),
+    ("irregular", {**dict.fromkeys(W, 1.0), "interval": 0.0}, 0.15, 0.2),
+    ("half everywhere", dict.fromkeys(W, 0.5), 0.499, 0.501),
+])
+def test_combiner_table(name: str, subs: dict, low: float, high: float) -> None:
+    s = combine({k: np.array([v]) for k, v in subs.items()}, W)[0]
+    assert low <= s <= high, name
+
+
+def test_combiner_rejects_bad_input() -> None:
+    with pytest.raises(ConfigError, match="sum to 1"):
+        combine({k: np.array([1.0]) for k in W}, {**W, "size": 0.5})
+    with pytest.raises(ConfigError, match="within 0..1"):
+        combine({**{k: np.array([1.0]) for k in W}, "size": np.array([1.5])}, W)
+
+
+def test_intervals_jitter_tolerant() -> None:
+    rng = np.random.default_rng(0)
+    beacon = np.cumsum(270 * (1 - rng.uniform(0, 0.5, 300)))
+    poisson = np.cumsum(rng.exponential(270, 300))
+    g = np.repeat([0, 1], 300)
+    iv = intervals(g, np.concatenate([beacon, poisson]), 2)
+    assert iv.concentration[0] > 0.95 and iv.concentration[1] < 0.8
+    assert iv.mad[0] / iv.median[0] < 0.25 < iv.mad[1] / iv.median[1]
+
+
+def test_held_open_union() -> None:
+    held, longest = held_open(np.array([0, 0, 0, 1]), np.array([0.0, 5.0, 20.0, 0.0]), np.array([10.0, 10.0, 1.0, 3.0]), 2)
+    assert held.tolist() == [16.0, 3.0] and longest.tolist() == [10.0, 3.0]
+
+
+def _conns(times: np.ndarray, src: str, dst: str, port: int = 443, sent: float = 220.0) -> pd.DataFrame:
+    return pd.DataFrame({"@timestamp": pd.to_datetime(times, unit="s", utc=True).astype("datetime64[us, UTC]"),
+                         "source.ip": src, "destination.ip": dst, "destination.port": port, "network.transport": "tcp",
+                         "zeek.conn.duration": 0.2, "source.bytes": sent, "destination.bytes": 500.0, "zeek.conn.conn_state": "SF"})
+
+
+def _background(rng: np.random.Generator, n: int = 40) -> pd.DataFrame:
+    return pd.concat([_conns(np.sort(rng.uniform(0, 86400, int(rng.integers(5, 200)))), f"10.0.1.{i}", f"203.0.113.{i}",
+                             sent=rng.uniform(100, 5000)) for i in range(n)], ignore_index=True)
+
+
+def test_beacon_ranks_first_with_reasons_and_duplicates_dropped() -> None:
+    rng = np.random.default_rng(1)
+    beacon = _conns(np.cumsum(300 * (1 - rng.uniform(0, 0.5, 280))), "10.0.0.5", "198.51.100.7")
+    events = pd.concat([_background(rng), beacon, beacon.iloc[:10]], ignore_index=True).sample(frac=1, random_state=0)
+    before = events.copy()
+    out = BeaconDetector().fit().score(events)
+    pd.testing.assert_frame_equal(events, before)
+    top = out.iloc[0]
+    assert (top["source.ip"], top["destination.ip"], top["connections"]) == ("10.0.0.5", "198.51.100.7", 280)
+    assert top["alert"] and "every" in top["reasons"] and "identical 220-byte" in top["reasons"]
+    assert out["score"].is_monotonic_decreasing and out["score"].between(0, 1).all()
+    assert not out.iloc[1:]["alert"].any()
+
+
+def test_long_connection_is_a_finding() -> None:
+    events = pd.concat([_conns(np.array([0.0]), "10.0.0.9", "198.51.100.22", port=22),
+                        _conns(np.array([86000.0]), "10.0.0.1", "203.0.113.1")], ignore_index=True)
+    events.loc[0, "zeek.conn.duration"] = 85000.0
+    out = BeaconDetector().fit().score(events)
+    row = out[out["destination.port"] == 22].iloc[0]
+    assert row["long_connection"] and row["alert"] and "long connection" in row["reasons"]
+
+
+def test_allowlist_sinks_ntp_and_reads_user_file(tmp_path) -> None:
+    ntp = _conns(np.arange(0, 86400, 1024.0), "10.0.0.5", "91.189.91.157", port=123)
+    ntp["network.transport"] = "udp"
+    det = BeaconDetector().fit(allowlist_text="port 123/udp ntp\n")
+    row = det.score(ntp).iloc[0]
+    assert not row["alert"] and row["allowlisted"] == "ntp"
+    (tmp_path / "mine.txt").write_text("ip 198.51.100.7 our monitor\n")
+    mon = _conns(np.arange(0, 86400, 300.0), "10.0.0.5", "198.51.100.7")
+    assert BeaconDetector(allowlist=(str(tmp_path / "mine.txt"),)).fit().score(mon).iloc[0]["allowlisted"] == "our monitor"
+    with pytest.raises(ConfigError, match="KIND VALUE"):
+        Allowlist().add_line("nonsense")
+
+
+def test_proxy_attribution() -> None:
+    rng = np.random.default_rng(2)
+    beats = np.cumsum(120 * (1 - rng.uniform(0, 0.3, 500)))
+    browse = np.sort(rng.uniform(0, beats[-1], 800))
+    t = np.concatenate([beats, browse])
+    hosts = np.concatenate([np.full(len(beats), "c2.example.net"), rng.choice([f"s{i}.example.org" for i in range(30)], len(browse))])
+    from nightjar.detectors.beacon.pairs import PairAccumulator  # noqa: F401
+    import pyarrow as pa
+
+    http = pd.DataFrame({"@timestamp": pd.to_datetime(t, unit="s", utc=True).astype("datetime64[us, UTC]"), "source.ip": "10.0.0.8",
+                         "destination.ip": "10.0.0.3", "destination.port": 3128, "http.request.method": "CONNECT",
+                         "url.domain": hosts, "url.original": [h + ":443" for h in hosts], "http.response.status_code": 200})
+    det = BeaconDetector().fit()
+    acc = det.aggregator()
+    acc.add("conn", pa.Table.from_pandas(_conns(t, "10.0.0.8", "10.0.0.3", port=3128), preserve_index=False))
+    acc.add("http", pa.Table.from_pandas(http, preserve_index=False))
+    out = det.finish(acc)
+    top = out.iloc[0]
+    assert (top["pair.kind"], top["destination.domain"], top["alert"]) == ("proxy", "c2.example.net", True)
+    assert out.loc[out["pair.kind"] == "address", "destination.is_proxy"].all()
+
+
+def test_save_load_roundtrip_and_param_check(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    events = _background(rng, 10)
+    det = BeaconDetector(min_connections=5).fit(model=BeaconModel(threshold=0.7), allowlist_text="port 123/udp ntp\n")
+    det.save(tmp_path)
+    again = BeaconDetector.load(tmp_path)
+    pd.testing.assert_frame_equal(det.score(events), again.score(events))
+    assert again.threshold_ == 0.7 and again.min_connections == 5
+    with pytest.raises(ConfigError, match="'min_connections' parameter of BeaconDetector must be an int >= 3. Got 2."):
+        BeaconDetector(min_connections=2).fit()
+
+
+def test_rita_beacon_ranks_first(shared_data, tmp_path) -> None:
+    from nightjar.registry import Registry, load_model
+    from nightjar.scoring import run_score
+
+    det = load_model("beacon", Registry(tmp_path / "reg")).detector
+    out = tmp_path / "b.csv"
+    summary = run_score("beacon", [shared_data / "beacon/rita_missing_host/2024-04-20"], out, detector=det)
+    rows = pd.read_csv(out)
+    assert (rows.iloc[0]["source.ip"], rows.iloc[0]["destination.port"]) == ("73.54.23.243", 80)
+    assert summary.alerts == int(rows["alert"].sum()) <= 4
