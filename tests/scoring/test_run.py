@@ -97,3 +97,27 @@ def test_cli_unknown_detector_exits_2(domains: Path, tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["score", "nope", str(domains), "-o", str(tmp_path / "o.csv")])
     assert exc.value.code == 2
+
+
+ZEEK_HEADER = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#open\t2024-01-01-00-00-00\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\tquery\trcode\trcode_name\n"
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount\tstring\tcount\tstring\n"
+)
+
+
+def test_zeek_dns_log_host_view(tmp_path: Path) -> None:
+    bot = ["xkqzjvwpbtrr", "qwpzxkjvbnmm", "zzkxqwvbplqq", "pqxzwkjvtrxx", "vbnqzxkwjpzz", "kjzxqpwvbmkk"]
+    rows = [("10.0.0.5", f"{b}.biz", "NXDOMAIN") for b in bot] + [("10.0.0.9", "google.com", "NOERROR"), ("10.0.0.9", "-", "NOERROR")]
+    lines = [f"{1700000000 + i}.0\tC{i}\t{ip}\t5353\t8.8.8.8\t53\tudp\t{i}\t{q}\t{3 if rc == 'NXDOMAIN' else 0}\t{rc}"
+             for i, (ip, q, rc) in enumerate(rows)]
+    log = tmp_path / "dns.log"
+    log.write_text(ZEEK_HEADER + "\n".join(lines) + "\n#close\t2024-01-01-01-00-00\n")
+    out, hosts_out = tmp_path / "o.csv", tmp_path / "hosts.csv"
+    summary = run_score("dga", [log], out, model_spec=MODEL, threshold=0.9, hosts_out=hosts_out)
+    assert summary.read == len(rows) == summary.scored + summary.rejected
+    hosts = pd.read_csv(hosts_out)
+    assert hosts["source.ip"].tolist() == ["10.0.0.5", "10.0.0.9"]
+    assert hosts.loc[0, "host_alert"] and hosts.loc[0, "dga_like_domains"] == 6
+    assert hosts.loc[0, "nxdomain_share"] == 1.0
+    assert not hosts.loc[1, "host_alert"]

@@ -108,7 +108,7 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
 
         dns = pd.concat(dns_parts, ignore_index=True) if dns_parts else pd.DataFrame()
         hosts = host_view(dns, detector.threshold_)
-        summary.hosts, summary.host_alerts = len(hosts), int(hosts["alert"].sum()) if len(hosts) else 0
+        summary.hosts, summary.host_alerts = len(hosts), int(hosts["host_alert"].sum()) if len(hosts) else 0
         if dns.empty:
             summary.notes.append("host view is empty: it needs DNS events with source.ip (Zeek dns.log or ECS DNS)")
         write_table(hosts, hosts_out)

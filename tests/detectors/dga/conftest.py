@@ -28,7 +28,7 @@ def synthetic(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 @pytest.fixture(scope="session")
 def small_detector() -> DgaDetector:
     events, labels = synthetic()
-    return DgaDetector(n_trees=80, buckets=1 << 12, target_fpr=0.01).fit(events, labels)
+    return DgaDetector(n_trees=80, buckets=1 << 12, target_fpr=0.01, min_data_in_leaf=20).fit(events, labels)
 
 
 @pytest.fixture(scope="session")

@@ -50,8 +50,9 @@ class DgaDetector(Detector):
     reads: ClassVar[tuple[str, ...]] = ("domain", "dns")
     output_columns: ClassVar[tuple[str, ...]] = ("domain",)
 
-    def __init__(self, model_kind: str = "lgbm", n_trees: int = 250, buckets: int = 1 << 16, target_fpr: float = 1e-3,
-                 validation_share: float = 0.2, seed: int = 0, num_threads: int = 1, explain_above: float = 0.5) -> None:
+    def __init__(self, model_kind: str = "lgbm", n_trees: int = 150, buckets: int = 1 << 16, target_fpr: float = 1e-3,
+                 validation_share: float = 0.2, seed: int = 0, num_threads: int = 1, explain_above: float = 0.5,
+                 num_leaves: int = 7, min_data_in_leaf: int = 300) -> None:
         self.model_kind = model_kind
         self.n_trees = n_trees
         self.buckets = buckets
@@ -60,6 +61,8 @@ class DgaDetector(Detector):
         self.seed = seed
         self.num_threads = num_threads
         self.explain_above = explain_above
+        self.num_leaves = num_leaves
+        self.min_data_in_leaf = min_data_in_leaf
 
     # --- fit -------------------------------------------------------------------------------------
     def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray) -> Self:
@@ -73,7 +76,8 @@ class DgaDetector(Detector):
         val = np.fromiter((zlib.crc32(s.encode()) % 1000 for s in lab), dtype=np.int64, count=len(lab)) < 1000 * self.validation_share
         val &= ~y
         train = ~val
-        model = DgaModel(kind=self.model_kind, buckets=self.buckets, params={"n_trees": self.n_trees, "num_threads": self.num_threads})
+        model = DgaModel(kind=self.model_kind, buckets=self.buckets, params={"n_trees": self.n_trees, "num_threads": self.num_threads,
+                                                                              "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_data_in_leaf})
         model.fit(lab[train], y[train], lab[train & ~y], seed=self.seed)
         self.model_ = model
         if val.any():
@@ -96,10 +100,13 @@ class DgaDetector(Detector):
         reasons = np.where(split.reason == None, LOW, split.reason).astype(object)  # noqa: E711
         ok = np.flatnonzero(split.reason == None)  # noqa: E711
         if len(ok):
-            probs, feats = self.model_.score(F.encode(split.label[ok]))
+            probs = self.model_.predict(F.encode(split.label[ok]))
             score[ok] = np.clip(probs, 0.0, 1.0)
-            for j in np.flatnonzero(probs >= min(self.explain_above, thr)):
-                reasons[ok[j]] = explain(j, split.label[ok[j]], float(probs[j]), thr, feats)
+            shown = np.flatnonzero(probs >= min(self.explain_above, thr))
+            if len(shown):
+                feats = self.model_.features(F.encode(split.label[ok[shown]]))
+                for i, j in enumerate(shown):
+                    reasons[ok[j]] = explain(i, split.label[ok[j]], float(probs[j]), thr, feats)
             for j in np.flatnonzero(split.infra[ok]):
                 reasons[ok[j]] = f"CDN/cloud name under {split.suffix[ok[j]]}: scored on the provider's label; " + reasons[ok[j]]
         note = split.note != None  # noqa: E711

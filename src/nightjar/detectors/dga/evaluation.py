@@ -27,6 +27,7 @@ from nightjar.detectors.dga.training import PER_FAMILY, SEED
 FPRS = (1e-2, 1e-3, 1e-4)
 TARGET_FPR = 1e-3
 TEST_PER_FAMILY = 2000
+KINDS = ("lgbm", "lr", "blend")
 UNSEEN = ("opendns_top", "opendns_random", "umbrella_fqdn_head", "anudeep_whitelist")
 
 
@@ -64,7 +65,7 @@ def fit_fold(c: Corpus, exclude: str | None, seed: int = SEED, num_threads: int 
     d = dga["label"].to_numpy(dtype=object)
     labels = np.concatenate([btrain, d])
     y = np.r_[np.zeros(len(btrain), bool), np.ones(len(d), bool)]
-    params = {"num_threads": num_threads, **(params or {})}
+    params = {"num_threads": num_threads, "family_balanced": True, **(params or {})}
     weight = None
     if params.get("family_balanced"):
         per = dga["family"].map(1.0 / dga["family"].value_counts()).to_numpy(dtype=np.float64)
@@ -73,9 +74,15 @@ def fit_fold(c: Corpus, exclude: str | None, seed: int = SEED, num_threads: int 
 
 
 def both_scores(model: DgaModel, labels: np.ndarray) -> dict[str, np.ndarray]:
-    """{"lgbm": ..., "lr": ...} probabilities for `labels`."""
+    """{"lgbm": ..., "lr": ..., "blend": ...} probabilities for `labels` (blend = mean of the two logits)."""
+    kind = model.kind
+    model.kind = "lgbm"
     lgbm, feats = model.score(F.encode(labels))
-    return {"lgbm": lgbm, "lr": 1.0 / (1.0 + np.exp(-feats["lr_logit"]))}
+    model.kind = kind
+    lr_logit = feats["lr_logit"]
+    lgbm_logit = np.log(np.clip(lgbm, 1e-12, 1)) - np.log(np.clip(1 - lgbm, 1e-12, 1))
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    return {"lgbm": lgbm, "lr": sig(lr_logit), "blend": sig((lr_logit + lgbm_logit) / 2)}
 
 
 @dataclass
@@ -100,7 +107,7 @@ def run_fold(c: Corpus, family: str, seed: int = SEED, num_threads: int = 2, par
     fam = fam.head(TEST_PER_FAMILY)
     pos = both_scores(model, fam["label"].to_numpy(dtype=object))
     res = FoldResult(family, len(fam))
-    for kind in ("lgbm", "lr"):
+    for kind in KINDS:
         thr = {f"{f:g}": threshold_at_fpr(val[kind], f) for f in FPRS}
         res.recall[kind] = {k: float((pos[kind] >= t).mean()) for k, t in thr.items()}
         res.auc[kind] = float(roc_auc_score(np.r_[np.zeros(len(val[kind])), np.ones(len(pos[kind]))], np.r_[val[kind], pos[kind]]))
@@ -109,4 +116,4 @@ def run_fold(c: Corpus, family: str, seed: int = SEED, num_threads: int = 2, par
             labels = c.benign.loc[c.benign["source"] == src, "label"].to_numpy(dtype=object)
             s = both_scores(model, labels)[kind]
             res.unseen_fpr[kind][src] = float((s >= thr[f"{TARGET_FPR:g}"]).mean())
-    return res, {"val_lgbm": val["lgbm"], "val_lr": val["lr"], "pos_lgbm": pos["lgbm"], "pos_lr": pos["lr"]}
+    return res, {f"{w}_{k}": d[k] for w, d in (("val", val), ("pos", pos)) for k in KINDS}

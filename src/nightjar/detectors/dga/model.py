@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -94,6 +95,12 @@ class DgaModel:
         row, col, val = hashed_ngrams(enc, self.buckets)
         return self.lr_bias + np.bincount(row, weights=self.lr_weights[col] * val, minlength=len(enc.lengths))
 
+    def predict(self, enc: F.Encoded) -> np.ndarray:
+        """Probabilities (0..1) only: the linear model needs no hand-made features (the fast path)."""
+        if self.kind == "lr" or self.booster is None:
+            return 1.0 / (1.0 + np.exp(-self.linear_logit(enc)))
+        return self.score(enc)[0]
+
     def score(self, enc: F.Encoded) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Probabilities (0..1) and the features behind them."""
         feats = self.features(enc)
@@ -109,9 +116,7 @@ class DgaModel:
 
         `sample_weight` (e.g. equal total weight per DGA family) is rescaled so both classes weigh the same.
         """
-        self.words = build_words(benign_labels)
-        _, ids = F.ngram_ids(F.encode(benign_labels), 3)
-        self.trigram_counts = np.bincount(ids, minlength=F.BASE**3).astype(np.float64)
+        self.words, self.trigram_counts = benign_parts(benign_labels)
         self._tables()
         enc = F.encode(labels)
         x = lr_matrix(enc, self.buckets)
@@ -131,15 +136,15 @@ class DgaModel:
         if not self.params.get("lr_feature", True):
             self.feature_names.remove("lr_logit")
             data = np.column_stack([feats[n] for n in self.feature_names])
-        params = {"objective": "binary", "learning_rate": 0.08, "num_leaves": int(self.params.get("num_leaves", 31)),
-                  "min_data_in_leaf": int(self.params.get("min_data_in_leaf", 40)),
-                  "feature_fraction": float(self.params.get("feature_fraction", 0.9)), "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+        params = {"objective": "binary", "learning_rate": 0.08, "num_leaves": int(self.params.get("num_leaves", 7)),
+                  "min_data_in_leaf": int(self.params.get("min_data_in_leaf", 300)),
+                  "feature_fraction": float(self.params.get("feature_fraction", 0.6)), "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
                   "seed": seed, "deterministic": True, "force_row_wise": True, "verbose": -1,
                   "num_threads": self.params.get("num_threads", 1)}
         if self.params.get("monotone", False):
             params["monotone_constraints"] = [MONOTONE.get(n, 0) for n in self.feature_names]
             params["monotone_constraints_method"] = "advanced"
-        rounds = int(self.params.get("n_trees", 250))
+        rounds = int(self.params.get("n_trees", 150))
         ds = lgb.Dataset(data, label=y.astype(int), weight=weight, feature_name=self.feature_names, free_raw_data=True)
         self.booster = lgb.train(params, ds, num_boost_round=rounds)
         return self
@@ -180,6 +185,20 @@ class DgaModel:
                     booster=booster, feature_names=doc["feature_names"])
         model._tables()
         return model
+
+
+def benign_parts(benign_labels: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The word list and the 3-gram counts, both from benign labels only (cached: folds share them)."""
+    labels = np.asarray(benign_labels, dtype=object)
+    cached = _BENIGN_CACHE.get("labels")
+    if cached is None or len(cached) != len(labels) or not np.array_equal(cached, labels):
+        _, ids = F.ngram_ids(F.encode(labels), 3)
+        _BENIGN_CACHE.update(labels=labels.copy(), words=build_words(labels),
+                             counts=np.bincount(ids, minlength=F.BASE**3).astype(np.float64))
+    return list(_BENIGN_CACHE["words"]), _BENIGN_CACHE["counts"].copy()
+
+
+_BENIGN_CACHE: dict[str, Any] = {}
 
 
 def _fold_of(labels: np.ndarray, k: int) -> np.ndarray:
