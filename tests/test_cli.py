@@ -96,12 +96,3 @@ def test_profile_writes_json_and_html(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "p.json").read_text().lstrip().startswith("{")
     assert "<svg" in (tmp_path / "p.html").read_text() or "domain" in (tmp_path / "p.html").read_text()
-
-
-def test_demo_writes_the_report(tmp_path: Path) -> None:
-    result = run("demo", "--out", "tmp", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    html = tmp_path / "tmp" / "profile.html"
-    assert html.exists() and "<svg" in html.read_text()
-    assert str(Path("tmp") / "profile.html") in result.stdout
-    assert (tmp_path / "tmp" / "telemetry" / "zeek" / "conn.log").exists()

@@ -1,66 +1,63 @@
-"""`nightjar demo`: the most complete job Nightjar can run today, on sample telemetry it makes itself."""
+"""`nightjar demo`: generate the lab, scan it with the shipped models, score the alerts against the truth, write a report."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from nightjar.cli import app
-from nightjar.console import out
-
-
-@dataclass
-class DemoResult:
-    """What the demo made: the sample files, the report pages and the profile's headline numbers."""
-
-    files: list[Path]
-    html: Path
-    json: Path
-    rows: int
-    rejected: int
-    kinds: dict[str, int]
-    skipped: int
-    seconds: float
-
-
-def run_demo(out_dir: Path, seed: int = 0) -> DemoResult:
-    """Write the sample telemetry under `out_dir/telemetry`, profile it, write `profile.html` and `profile.json`."""
-    from nightjar.data import profile_paths
-    from nightjar.data.profile_report import write_json, write_profile_html
-    from nightjar.lab import write_sample
-
-    started = time.perf_counter()
-    files = write_sample(out_dir / "telemetry", seed=seed)
-    profile = profile_paths([out_dir / "telemetry"], show_progress=True)
-    html = write_profile_html(profile, out_dir / "profile.html", title="Nightjar demo: profile of the sample telemetry")
-    json = write_json(profile, out_dir / "profile.json")
-    data = profile.as_dict()
-    return DemoResult(files, html, json, profile.rows, int(data["rejected"]),
-                      {name: k.rows for name, k in profile.kinds.items()}, len(profile.skipped), time.perf_counter() - started)
+from nightjar.console import out, warn
+from nightjar.errors import InputError
 
 
 @app.command("demo")
 def demo(
-    out_dir: Path = typer.Option(Path("nightjar-demo"), "--out", help="Folder for the sample telemetry and the reports."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the sample telemetry (same seed, same files)."),
+    out_dir: Path = typer.Option(Path("nightjar-demo"), "--out", help="Folder for the lab, the alerts and the report."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the lab (same seed, same telemetry)."),
+    hosts: int = typer.Option(20, "--hosts", help="Machines in the lab's organisation (6..500)."),
+    days: int = typer.Option(2, "--days", help="Days of telemetry from Monday 2026-03-02 (1..31)."),
+    no_profile: bool = typer.Option(False, "--no-profile", help="Leave the telemetry profile out of the report (faster)."),
 ) -> None:
-    """Make sample telemetry, profile it and write an HTML report: a tour of what Nightjar does today.
+    """Generate a synthetic office with planted attacks (cached after the first run), scan it with every shipped
+    detector, show what was found against the ground truth, and write a self-contained HTML report.
 
     Example:
         nightjar demo --out /tmp/nightjar-demo
     """
-    result = run_demo(out_dir, seed)
-    kinds = ", ".join(f"{name} {rows:,}" for name, rows in result.kinds.items()) or "none"
-    lines = [
-        f"Sample telemetry: {len(result.files)} files in {out_dir / 'telemetry'}",
-        f"Profiled {result.rows:,} events ({kinds}); {result.rejected:,} malformed records rejected"
-        + (f"; {result.skipped} file{'s' * (result.skipped != 1)} skipped (no reader recognises it yet)" if result.skipped else ""),
-        f"Report: {result.html}",
-        f"JSON:   {result.json}",
-        f"Done in {result.seconds:.1f} s",
-    ]
-    for line in lines:
-        out.print(line, highlight=False, soft_wrap=True)
+    from nightjar.lab import LabConfig
+    from nightjar.lab.demo import run_demo
+    from nightjar.lab.demo_report import summary_rows
+
+    config = LabConfig(hosts=hosts, days=days, seed=seed)
+    try:
+        config.check()
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    result = run_demo(out_dir, config, show_progress=True, profile=not no_profile)
+    scan = result.scan
+    out.print(f"Lab: {config.hosts} hosts x {config.days} days, seed {config.seed}, "
+              f"{'reused from' if result.cached else 'generated in'} {result.lab_dir}", highlight=False, soft_wrap=True)
+    out.print(f"Scanned {scan['read']:,} records ({scan['scored']:,} scored, {scan['rejected']:,} rejected), "
+              f"{scan['alerts']:,} alerts", highlight=False, soft_wrap=True)
+    for skipped in scan.get("skipped") or []:
+        warn(f"skipped {skipped['path']}: {skipped['reason']}")
+    table = Table(title="Found against the ground truth", caption="TP: alerts on a planted attack; other: on another detector's "
+                  "attack infrastructure; FP: the rest (FP ent.: distinct entities)")
+    for name in ("detector", "planted", "found", "missed", "alerts", "TP", "other", "FP", "FP ent."):
+        table.add_column(name, justify="left" if name == "detector" else "right", no_wrap=True)
+    for r in summary_rows(result):
+        if not r["ran"]:
+            table.add_row(r["detector"], str(r["planted"]), "-", "-", "not run", "", "", "", "")
+            continue
+        table.add_row(r["detector"], str(r["planted"]), str(r["found"]), str(r["missed"]), f"{r['alerts']:,}", f"{r['tp']:,}",
+                      f"{r['other']:,}", f"{r['fp']:,}", f"{r['fp_entities']:,}")
+    out.print(table)
+    for kind, r in sorted(result.results.items()):
+        if r.ran and r.missed:
+            out.print(f"{kind} missed: " + "; ".join(f"{a.id} {a.name}" for a in r.missed), highlight=False, soft_wrap=True)
+    total = sum(result.seconds.values())
+    out.print(f"Report: {result.html}", highlight=False, soft_wrap=True)
+    out.print(f"JSON:   {result.json}", highlight=False, soft_wrap=True)
+    out.print(f"Done in {total:.1f} s", highlight=False, soft_wrap=True)

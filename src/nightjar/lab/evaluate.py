@@ -38,6 +38,7 @@ class DetectorResult:
     missed: list[Attack] = field(default_factory=list)
     found_ids: list[str] = field(default_factory=list)
     top_false: list[tuple[str, int]] = field(default_factory=list)
+    best_scores: dict[str, float] = field(default_factory=dict)  # attack id -> highest score among its alerts
     ran: bool = True
 
     def as_dict(self) -> dict[str, Any]:
@@ -45,7 +46,7 @@ class DetectorResult:
                 "alerts": self.alerts, "true_positives": self.true_positives, "false_positives": self.false_positives,
                 "other_attack": self.other_attack, "fp_entities": self.fp_entities,
                 "missed": [a.id for a in self.missed], "found_ids": self.found_ids,
-                "top_false": [list(t) for t in self.top_false]}
+                "top_false": [list(t) for t in self.top_false], "best_scores": self.best_scores}
 
 
 def get(doc: dict[str, Any], dotted: str) -> Any:
@@ -174,6 +175,9 @@ def evaluate_alerts(truth: Truth, alerts: list[dict[str, Any]], detectors: list[
         elif hits:
             result.true_positives += 1
             found[kind].update(hits)
+            score = float(get(doc, f"nightjar.{kind}.score") or 0.0)
+            for h in hits:
+                result.best_scores[h] = max(result.best_scores.get(h, 0.0), score)
         else:
             result.other_attack += 1
     for kind, result in results.items():

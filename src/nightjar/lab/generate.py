@@ -10,7 +10,7 @@ Layout of `out`:
     truth.json                              every planted attack (see truth.py)
     lab.json                                version, parameters, files with sizes and SHA-256
 
-The story: a phishing wave on the second morning; two people open the macro document; chain `a`
+The story: a phishing wave on the first morning; two people open the macro document; chain `a`
 leaves an HTTPS beacon every 5 min ± 20 %, chain `b` an HTTP beacon every 10 min ± 10 % (through the
 proxy with `proxy=True`); three other workstations have run DGA malware since before the lab starts.
 """

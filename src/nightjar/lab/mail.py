@@ -2,7 +2,7 @@
 
 Benign mail carries the links an office gets all day: SharePoint and Teams, Zoom invitations,
 Jira, DocuSign, GitHub, newsletters with long click-tracking URLs (hard negatives for a URL model).
-The phishing wave arrives on the second day (the first when there is one) at 09:47: a credential
+The phishing wave arrives on the first morning (Monday) at 09:47: a credential
 page lure for most recipients and a macro-document lure for some. About a third click, within
 minutes, at their desks: each click is an HTTP request in http.log (after a DNS look-up), and a
 macro-document click hands over to a LotL chain (chains.py).
@@ -92,7 +92,7 @@ def benign_mail(world: World) -> list[tuple[float, str, str, str]]:
 def phishing_wave(world: World, truth: Truth) -> tuple[list[tuple[float, str, str, str]], list[Click], list[Http], list[Lookup]]:
     """The wave: mail rows, clicks (macro-document ones first), their HTTP requests and DNS look-ups."""
     rng = stream(world.config, "phish")
-    day = 1 if world.config.days > 1 else 0
+    day = 0
     sent = world.start + day * 86400 + 9 * 3600 + 47 * 60
     present = [h for h in world.workstations() if (w := world.schedule[h.name][day]) and w.arrive < sent + 3600 < w.leave]
     present = present or world.workstations()
