@@ -105,3 +105,9 @@ def test_shared_lists_read_with_expected_counts(shared_data: Path, relative: str
     assert report.format == kind_format
     assert table.num_rows == rows
     assert report.rejected == 0
+
+
+def test_csv_with_a_hostname_column_of_short_names_is_not_a_domain_list(tmp_path: Path) -> None:
+    path = write(tmp_path, "runs.csv", '"Technique","Hostname","Username"\n"T1048","Server002","admin"\n"T1049","Server003","admin"\n')
+    with pytest.raises(InputError, match="runs.csv"):
+        read_table(path)

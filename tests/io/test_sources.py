@@ -74,3 +74,21 @@ def test_reading_skips_unknown_files_in_folders_but_not_named_ones(tmp_path: Pat
     assert reading.totals() == {"read": 2, "parsed": 2, "rejected": 0, "skipped_files": 1}
     with pytest.raises(InputError, match="blob.bin"):
         list(Reading([junk]))
+
+
+def test_tar_members_are_read_in_one_pass_and_compressed_members_decompressed(tmp_path: Path) -> None:
+    inner = tmp_path / "d.txt.gz"
+    inner.write_bytes(gzip.compress(b"x.com\ny.org\n"))
+    plain = tmp_path / "e.txt"
+    plain.write_text("z.net\n")
+    archive = tmp_path / "many.tar.xz"
+    with tarfile.open(archive, "w:xz") as tar:
+        for i in range(50):
+            tar.add(plain, arcname=f"dir/{i:02d}.txt")
+        tar.add(inner, arcname="dir/zz.txt.gz")
+    sources = list(expand([archive]))
+    assert len(sources) == 51
+    assert sources[-1].head() == b"x.com\ny.org\n"
+    assert sources[-1].head() == b"x.com\ny.org\n"  # a spooled member can be opened again
+    reading = Reading([archive])
+    assert sum(b.table.num_rows for b in reading) == 52

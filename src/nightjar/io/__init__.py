@@ -37,16 +37,18 @@ class Reading:
         self.skipped: list[tuple[str, str]] = []
 
     def __iter__(self) -> Iterator[Batch]:
-        sources = list(expand(self.paths))
         explicit = {p.resolve() for p in self.paths if p.is_file()}
-        sizes = {s.path: s.path.stat().st_size for s in sources}
-        with progress.bar(sum(sizes.values()) or None, "reading") if self.show_progress else _no_bar() as bar:
-            seen: set[Path] = set()
-            for source in sources:
+        total = sum(_disk_size(p) for p in self.paths)
+        with progress.bar(total or None, "reading") if self.show_progress else _no_bar() as bar:
+            current: Path | None = None
+            for source in expand(self.paths):  # lazily: archives are read in one pass
+                if source.path != current:
+                    if current is not None:
+                        bar.advance(current.stat().st_size, description=current.name)
+                    current = source.path
                 yield from self._read_source(source, strict=source.path.resolve() in explicit and source.member is None)
-                if source.path not in seen:
-                    seen.add(source.path)
-                    bar.advance(sizes[source.path], description=source.path.name)
+            if current is not None:
+                bar.advance(current.stat().st_size, description=current.name)
 
     def _read_source(self, source: Source, strict: bool) -> Iterator[Batch]:
         try:
@@ -63,6 +65,12 @@ class Reading:
     def totals(self) -> dict[str, int]:
         """read / parsed / rejected summed over every source, plus the number of skipped files."""
         return {**totals(self.reports), "skipped_files": len(self.skipped)}
+
+
+def _disk_size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.exists() else 0
 
 
 class _NullBar:

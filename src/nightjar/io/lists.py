@@ -57,6 +57,17 @@ def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
+_EXPLICIT_DOMAIN_HEADERS = {"dns.question.name", "domain", "domain_name", "fqdn"}
+
+
+def _domain_column(name: str, lines: list[str], col: int, delimiter: str) -> bool:
+    """An explicit domain header counts; a generic one (host, name, query) only when it holds domains."""
+    if name.strip().lower() in _EXPLICIT_DOMAIN_HEADERS:
+        return True
+    values = [r[col].strip() for r in csv.reader(lines[1:50], delimiter=delimiter) if len(r) > col]
+    return bool(values) and _share(values, _DOMAIN) >= _MIN_SHARE
+
+
 @dataclass(frozen=True)
 class ListLayout:
     """How a list file is laid out: kind "domain"/"url"; layout "text", "csv" (with a header) or "headerless"."""
@@ -81,7 +92,7 @@ def classify(head: bytes) -> ListLayout | None:
             url_col = next((i for i, h in enumerate(header) if "url" in h.strip().lower()), None)
         if not process_like and url_col is not None:
             return ListLayout(schema.URL, "csv", url_col, delimiter)
-        if not process_like and dom_col is not None:
+        if not process_like and dom_col is not None and _domain_column(header[dom_col], lines, dom_col, delimiter):
             return ListLayout(schema.DOMAIN, "csv", dom_col, delimiter)
         rows = list(csv.reader(lines[:50], delimiter=delimiter))
         for col in range(len(header)):

@@ -12,11 +12,13 @@ import gzip
 import io
 import lzma
 import os
+import shutil
 import tarfile
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +28,23 @@ COMPRESSED = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2")
 SKIPPED_NAMES = {".DS_Store", "Thumbs.db"}
 _DECOMPRESSION_ERRORS = (EOFError, zlib.error, lzma.LZMAError, OSError)
+SPOOL_IN_MEMORY = 64 << 20  # tar members up to this size stay in memory; larger ones go to a temp file
+
+
+class _Unclosable(io.RawIOBase):
+    """A view of a spooled member that leaves the spool open when the reader closes it."""
+
+    def __init__(self, spool: tempfile.SpooledTemporaryFile[bytes]) -> None:
+        spool.seek(0)
+        self._spool = spool
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._spool.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class SafeStream(io.RawIOBase):
@@ -76,6 +95,8 @@ class Source:
 
     path: Path
     member: str | None = None
+    #: a tar member's bytes, copied out during the single pass over its archive
+    spool: tempfile.SpooledTemporaryFile[bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -108,6 +129,10 @@ class Source:
         if self.member is None:
             opener = COMPRESSED.get(self.path.suffix)
             return opener(self.path, "rb") if opener else open(self.path, "rb")  # type: ignore[return-value]
+        if self.spool is not None:
+            raw: BinaryIO = io.BufferedReader(_Unclosable(self.spool))  # type: ignore[assignment]
+            opener = COMPRESSED.get(os.path.splitext(self.member)[1])
+            return opener(raw, "rb") if opener else raw  # type: ignore[return-value]
         if zipfile.is_zipfile(self.path):
             archive = zipfile.ZipFile(self.path)
             return archive.open(self.member)  # type: ignore[return-value]
@@ -161,8 +186,26 @@ def expand(paths: list[str | Path]) -> Iterator[Source]:
 
 
 def _file_sources(path: Path) -> Iterator[Source]:
-    if is_archive(path):
+    if path.name.lower().endswith(TAR_SUFFIXES):
+        yield from _tar_sources(path)
+    elif is_archive(path):
         for member in archive_members(path):
             yield Source(path, member)
     else:
         yield Source(path)
+
+
+def _tar_sources(path: Path) -> Iterator[Source]:
+    """Members of a tar archive in one pass (a compressed tar cannot seek back to a member cheaply)."""
+    try:
+        with tarfile.open(path, "r|*") as tar:
+            for info in tar:
+                if not info.isfile() or _hidden(info.name):
+                    continue
+                spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+                extracted = tar.extractfile(info)
+                if extracted is not None:
+                    shutil.copyfileobj(extracted, spool, 1 << 20)
+                yield Source(path, info.name, spool)
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as exc:
+        raise InputError(f"cannot read archive: {exc}", Location(str(path))) from exc
