@@ -7,3 +7,4 @@ from nightjar.commands import train  # noqa: F401
 from nightjar.commands import alerts, scan  # noqa: F401
 from nightjar.commands import lab  # noqa: F401
 from nightjar.commands import monitor  # noqa: F401
+from nightjar.commands import shadow  # noqa: F401

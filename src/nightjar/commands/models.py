@@ -87,17 +87,33 @@ def promote(
     alias: PromoteAlias = typer.Option(PromoteAlias.production, "--alias", help="The alias to point at it."),
     reason: str = typer.Option("", "--reason", help="Why, for the audit log."),
     registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    if_gate: bool = typer.Option(False, "--if-gate", help="Promote only when the version passed its shadow test (gate.* settings); the verdict goes to the audit log."),
+    store: Path | None = typer.Option(None, "--store", help="With --if-gate: the alert database holding the shadow pairs (default: $NIGHTJAR_STORE, $NIGHTJAR_HOME/alerts.db, ...)."),
+    config: Path | None = typer.Option(None, "--config", help="With --if-gate: config file with the gate.* settings."),
 ) -> None:
     """Point an alias at a version (verified first); the old production becomes `previous`.
 
     Example:
         nightjar models promote dga --version 4 --reason "better recall at 0.1% FPR"
         nightjar models promote dga --version 5 --alias candidate
+        nightjar models promote dga --version 5 --if-gate
     """
     from nightjar.registry import summary
 
-    # Hook: a future `--if-gate` flag builds a summary.Gate here and passes it as `gate=`.
-    before = summary.promote(_registry(registry), name, version, alias=alias.value, reason=reason, gate=None)
+    gate = None
+    if if_gate:
+        from nightjar.errors import NightjarError
+        from nightjar.ops.gate import ShadowGate
+        from nightjar.ops.settings import load_settings
+        from nightjar.scoring.store import default_store_path
+
+        gate = ShadowGate(store or default_store_path(), load_settings(config))
+        try:
+            gate.evaluate(f"{name}@{version}")
+        except NightjarError:  # no shadow pairs: the gate call inside promote logs the refusal and raises
+            pass
+        reason = "; ".join(x for x in (reason, gate.summary()) if x and x != "gate not evaluated")
+    before = summary.promote(_registry(registry), name, version, alias=alias.value, reason=reason, gate=gate)
     if before == version:
         out.print(f"{name}@{version} is already {alias.value}", highlight=False)
     else:

@@ -47,6 +47,9 @@ def scan(
     summary_json: Path | None = typer.Option(None, "--json", help="Write the summary (read, scored, rejected, alerts, per detector and input, skipped) as JSON; '-' for stdout."),
     fail_on_error: bool = typer.Option(False, "--fail-on-error/--pass-on-error", help="Exit 2 when any file was skipped or incomplete (default: only when a file named on the command line could not be read)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary table."),
+    shadow: str | None = typer.Option(None, "--shadow", help="Shadow-test a candidate, DETECTOR@VERSION: it scores the sampled events too; its verdicts are stored as shadow pairs, never as alerts."),
+    fraction: float | None = typer.Option(None, "--fraction", help="With --shadow: the share of events to shadow, in (0, 1]."),
+    key: str = typer.Option("host.name", "--key", help="With --shadow: the field whose hash selects events (host.name, user.name, ...); without it in a batch, the detector's entity (domain, URL, command line)."),
 ) -> None:
     """Scan telemetry with every detector that applies; store the alerts and print a summary.
 
@@ -57,11 +60,21 @@ def scan(
     Example:
         nightjar scan ./logs --alerts alerts.ndjson
         nightjar scan conn.log dns.log --detectors beacon,dga --json summary.json
+        nightjar scan dns.log --shadow dga@2 --fraction 0.1 --key source.ip
     """
     from nightjar.scoring.scan import run_scan
 
+    hooks = []
+    if shadow is not None or fraction is not None:
+        from nightjar.ops.shadow import shadow_runner
+
+        if shadow is None or fraction is None:
+            raise InputError("--shadow DETECTOR@VERSION and --fraction F go together")
+        hooks.append(shadow_runner(shadow, fraction, key))
+        if (kinds := parse_detectors(detectors)) is not None and hooks[0].kind not in kinds:
+            raise InputError(f"--shadow {shadow} is a {hooks[0].kind} model, but --detectors leaves {hooks[0].kind} out")
     result = run_scan(list(paths), store=store, alerts_out=alerts, detectors=parse_detectors(detectors),
-                      models=parse_models(model), show_progress=not quiet)
+                      models=parse_models(model), show_progress=not quiet, hooks=hooks)
     for item in result.skipped:
         warn(f"skipped {item['path']}: {item['reason']}")
     for item in result.incomplete:

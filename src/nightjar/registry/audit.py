@@ -1,6 +1,7 @@
 """The audit log: `events.jsonl`, one JSON object per line, only ever appended to.
 
-Each record has `time` (ISO UTC), `action` (register, promote, rollback, seed, verify-failed),
+Each record has `time` (ISO UTC), `action` (register, promote, rollback, seed, verify-failed,
+promote-refused: the promotion gate said no),
 `model`, `version`, `alias`, `previous` (the version the alias pointed at before), `reason` and `user`.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from nightjar.registry.files import append_json_line
 from nightjar.registry.manifest import utc_now
 
-ACTIONS = ("register", "promote", "rollback", "seed", "verify-failed")
+ACTIONS = ("register", "promote", "rollback", "seed", "verify-failed", "promote-refused")
 
 
 def current_user() -> str:
