@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -170,13 +169,19 @@ def _put(doc: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+_ALWAYS = (str, bool, int, list, tuple, dict, np.ndarray)
+
+
 def _present(value: Any) -> bool:
+    """False for None, NaN, NaT and pandas' NA; True for everything else (including empty lists)."""
     if value is None or value is pd.NaT:
         return False
-    if isinstance(value, float) and math.isnan(value):
-        return False
+    if isinstance(value, _ALWAYS):
+        return True
+    if isinstance(value, float):
+        return value == value  # not NaN
     try:
-        return not bool(pd.isna(value)) if np.ndim(value) == 0 else True
+        return not bool(pd.isna(value))
     except (TypeError, ValueError):
         return True
 
