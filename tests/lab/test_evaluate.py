@@ -62,3 +62,9 @@ def test_counts_found_missed_and_best_scores() -> None:
 def test_norm_url() -> None:
     assert norm_url("HTTP://Evil.TOP/A?b=C") == "http://evil.top/A?b=C"
     assert norm_url("evil.top/") == "http://evil.top"
+
+
+def test_a_zeek_http_alert_is_matched_by_host_and_uri() -> None:
+    doc = alert("url", **{"url": {"domain": "evil.top", "original": "/login.php?x=1"}, "source": {"ip": "10.0.0.7"}})
+    r = evaluate_alerts(truth(), [doc])["url"]
+    assert (r.true_positives, r.found_ids) == (1, ["url-2"])

@@ -4,8 +4,8 @@ An alert is an ECS document as `nightjar scan` writes it (nested or with dotted 
 is the key under `nightjar` that holds the score. It matches an attack of its own detector when:
 - `dga`: its name (`domain.normalized`, `domain`, `dns.question.name`) is one of the names the
   infected host's DGA looked up (or a host-level alert carries the infected `source.ip`);
-- `url`: its URL (`url.full`, `url`) equals the planted URL (scheme and host case-insensitive), or it
-  is a request from the clicking client to the same attacker host;
+- `url`: its URL (`url.full`, `url`, or Zeek http's `url.domain` + `url.original`) equals the planted URL (scheme and host case-insensitive), or, for a
+  click, it is another request from the clicking client to the same attacker host (the page's resources);
 - `lotl`: its `process.entity_id` is a planted process's;
 - `beacon`: `source.ip` and `destination.ip` (and the port when both have one), or `source.ip` and
   `destination.domain`, are the planted pair's.
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nightjar.lab.truth import Attack, Truth
+
+CLICK = "T1204.001"  # a user's click: the page's other requests from that client belong to it
 
 
 @dataclass
@@ -122,12 +124,13 @@ class _Matcher:
                 return hits or None
             return [] if name in self.infra else None
         if kind == "url":
-            url = get(doc, "url.full") or get(doc, "url") or get(doc, "nightjar.input.url") or ""
+            url = _url(doc)
             hits = [a.id for a in self.urls.get(norm_url(url), []) if _same_where(a, doc)]
             if hits:
                 return hits
             host, ip = _host_of(url), get(doc, "source.ip")
-            near = [a.id for a in self.by.get("url", []) if ip and a.entity.get("source.ip") == ip and _host_of(a.entity["url"]) == host]
+            near = [a.id for a in self.by.get("url", []) if ip and a.technique == CLICK and a.entity.get("source.ip") == ip
+                    and _host_of(a.entity["url"]) == host]
             if near:
                 return near
             return [] if host in self.infra else None
@@ -147,6 +150,18 @@ class _Matcher:
                     hits.append(a.id)
             return hits or None
         return None
+
+
+def _url(doc: dict[str, Any]) -> str:
+    """The alert's URL: `url.full`, a bare `url`, http://`url.domain` + `url.original` (Zeek http), or the alert's entity."""
+    for col in ("url.full", "url", "nightjar.input.url"):
+        value = get(doc, col)
+        if isinstance(value, str) and value:
+            return value
+    domain, original = get(doc, "url.domain"), get(doc, "url.original")
+    if domain and original:
+        return str(original) if "://" in str(original) else f"http://{domain}{original}"
+    return str(get(doc, "nightjar.url.entity") or original or "")
 
 
 def _same_where(attack: Attack, doc: dict[str, Any]) -> bool:
