@@ -16,6 +16,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 MIN_BRAND = 5
+# top-list labels that are words or hosting platforms, not brands a phisher imitates
+NOT_BRANDS = frozenset({
+    "example", "pages", "remove", "force", "workers", "login", "secure", "account", "update", "online", "service", "support",
+    "email", "cloud", "store", "portal", "global", "media", "static", "images", "assets", "files", "share", "drive", "sites",
+    "forms", "verify", "wallet", "banking", "connect", "clever", "anchor", "wixsite", "netlify", "vercel", "weebly",
+    "blogspot", "azurewebsites", "azureedge", "appspot", "workers", "myshopify", "webflow", "mybluehost", "duckdns",
+    "digitaloceanspaces", "googleapis", "amazonaws", "cloudfront", "firebaseapp", "gitlab", "herokuapp",
+    "wpengine", "akismet", "pendo", "godaddysites", "square", "framer", "glitch", "replit", "carrd", "notion", "gitbook",
+    "translate", "storage", "docs", "weeblysite", "jimdosite", "strikingly", "webnode", "tilda", "ionos",
+})
 _LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s"})
 _SPLIT = re.compile(r"[.\-_]+")
 
@@ -42,6 +52,7 @@ class BrandIndex:
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._set = set(ordered)
         self._near: dict[str, str] = {}
+        self._near_cache: dict[str, str | None] = {}
         for b in ordered:
             for d in deletions(b):
                 if len(d) >= MIN_BRAND - 1:
@@ -50,7 +61,7 @@ class BrandIndex:
     @property
     def path_regex(self) -> str:
         """An RE2 alternation of the brands, for Arrow kernels over paths."""
-        return self._pattern.pattern if self._pattern else "(?!)"
+        return self._pattern.pattern if self._pattern else r"[^\s\S]"
 
     def find(self, text: str) -> str | None:
         """The first (longest) brand inside `text`, or None."""
@@ -61,6 +72,14 @@ class BrandIndex:
 
     def near(self, token: str) -> str | None:
         """The brand that `token` imitates by one edit or look-alike swap (not the brand itself), or None."""
+        if token in self._near_cache:
+            return self._near_cache[token]
+        hit = self._near_miss(token)
+        if len(self._near_cache) < 200_000:
+            self._near_cache[token] = hit
+        return hit
+
+    def _near_miss(self, token: str) -> str | None:
         if len(token) < MIN_BRAND - 1 or token in self._set:
             return None
         plain = unleet(token)
@@ -78,17 +97,20 @@ class BrandIndex:
                 return hit
         return None
 
+    def near_host(self, subdomain: str, label: str) -> str | None:
+        """The brand that a token of the host imitates (near miss), or None."""
+        for token in (label, *_SPLIT.split(label), *_SPLIT.split(subdomain)):
+            if token and (hit := self.near(token)):
+                return hit
+        return None
+
     def host_matches(self, subdomain: str, label: str, registered: str) -> tuple[str | None, str | None, str | None]:
         """(brand in the subdomain, brand inside the registered label, near-miss brand) for one host."""
         if registered in self.own_domains:
             return None, None, None
         in_sub = self.find(subdomain) if subdomain else None
         in_label = self.find(label) if label and label not in self._set else None
-        near = None
-        for token in [label, *_SPLIT.split(label), *_SPLIT.split(subdomain)]:
-            if token and (near := self.near(token)):
-                break
-        return in_sub, in_label, near
+        return in_sub, in_label, self.near_host(subdomain, label)
 
     def to_dict(self) -> dict[str, list[str]]:
         """JSON-ready."""
@@ -105,7 +127,7 @@ def candidate_brands(ranked_domains: Iterable[str], top: int = 3000) -> dict[str
     out: dict[str, str] = {}
     for domain in ranked_domains:
         label = domain.split(".", 1)[0]
-        if len(label) >= MIN_BRAND and label.isalpha() and label not in out:
+        if len(label) >= MIN_BRAND and label.isalpha() and label not in out and label not in NOT_BRANDS:
             out[label] = domain
         if len(out) >= top:
             break

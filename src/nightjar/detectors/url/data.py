@@ -73,13 +73,13 @@ def bucket_of(values: np.ndarray | list[str]) -> np.ndarray:
 
 def registered_domains(urls: list[str] | np.ndarray) -> np.ndarray:
     """The registered domain of each URL ('' when it does not parse), as the detector computes it."""
-    from nightjar.detectors.url.features import split_host
+    from nightjar.detectors.url.features import split_hosts
     from nightjar.detectors.url.parse import parse
 
     p = parse(pa.array(list(urls), pa.string(), from_pandas=True))
     hosts = p.host.to_numpy(zero_copy_only=False)
     codes, uniques = pd.factorize(pd.Series(hosts, dtype=object))
-    regs = np.asarray([split_host(h)[0] if h and "." in h else h for h in uniques], dtype=object)
+    regs = split_hosts(pa.array(list(uniques), pa.string()))[0]
     out = regs[codes]
     out[~p.ok] = ""
     return out

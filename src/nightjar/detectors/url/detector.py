@@ -69,15 +69,13 @@ class UrlDetector(Detector):
         self.explain_above = explain_above
 
     # --- features --------------------------------------------------------------------------------
-    def features(self, parsed: Parsed, brands: BrandIndex) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
-        """(feature matrix, registered domain per row, brand matches per row) of a parsed batch."""
+    def features(self, parsed: Parsed, brands: BrandIndex) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(feature matrix, per-row host parts: registered, sub, label) of a parsed batch."""
         hosts = parsed.host.to_numpy(zero_copy_only=False)
         codes, uniques = pd.factorize(pd.Series(hosts, dtype=object))
-        if not hasattr(self, "_host_cache"):
-            self._host_cache: dict = {}
-        htab, regs, matches = F.host_table(list(uniques), brands, self._host_cache)
+        htab, parts = F.host_table(list(uniques), brands)
         x = np.column_stack([htab[codes], F.url_table(parsed, brands)]) if len(hosts) else np.zeros((0, len(F.FEATURES)))
-        return x, np.asarray(regs, dtype=object)[codes], [matches[c] for c in codes]
+        return x, {k: v[codes] for k, v in parts.items()}
 
     # --- fit -------------------------------------------------------------------------------------
     def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray, brands: BrandIndex | None = None,
@@ -89,8 +87,8 @@ class UrlDetector(Detector):
         parsed = parse(pa.array(url_values(events), pa.string()))
         ok = parsed.ok
         brands = brands or BrandIndex([])
-        x, regs, _ = self.features(parsed, brands)
-        groups = regs if groups is None else np.asarray(groups, dtype=object)
+        x, parts = self.features(parsed, brands)
+        groups = parts["registered"] if groups is None else np.asarray(groups, dtype=object)
         weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
         texts = F.gram_text(parsed).filter(pa.array(ok))
         model = UrlModel(kind=self.model_kind, buckets=self.buckets, brands=brands,
@@ -124,15 +122,16 @@ class UrlDetector(Detector):
         regs = np.full(n, "", dtype=object)
         if len(ok):
             sub = _take(parsed, ok)
-            x, regs_ok, matches = self.features(sub, self.model_.brands)
-            regs[ok] = regs_ok
+            x, parts = self.features(sub, self.model_.brands)
+            regs[ok] = regs_ok = parts["registered"]
             probs, _ = self.model_.score(x, F.gram_text(sub))
             score[ok] = np.clip(probs, 0.0, 1.0)
             if explain_rows:
                 rest = pc.utf8_lower(pc.binary_join_element_wise(sub.path, sub.query, sub.fragment, "?"))
                 for j in np.flatnonzero(probs >= min(self.explain_above, thr)):
                     path_brand = self.model_.brands.find(rest[j].as_py()) if x[j, F.FEATURES.index("brand_in_path")] else None
-                    reasons[ok[j]] = explain(float(probs[j]), thr, traits(x[j], regs_ok[j], matches[j], path_brand))
+                    matches = self.model_.brands.host_matches(parts["sub"][j], parts["label"][j], regs_ok[j])
+                    reasons[ok[j]] = explain(float(probs[j]), thr, traits(x[j], regs_ok[j], matches, path_brand))
         notes = parsed.note != None  # noqa: E711
         reasons[notes] = [f"{b}; {a}" if r else f"{b} ({a})" for a, b, r in zip(parsed.note[notes], reasons[notes], parsed.ok[notes])]
         alert = np.nan_to_num(score, nan=-1.0) >= thr

@@ -8,10 +8,8 @@ that have nothing to do with phishing (see docs/url.md). A leading `www.` is ign
 
 from __future__ import annotations
 
-import math
+import re
 import unicodedata
-from collections import Counter
-from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -54,81 +52,91 @@ URL_FEATURES = ("path_len", "query_len", "fragment_len", "path_depth", "path_dsl
 FEATURES = HOST_FEATURES + URL_FEATURES
 
 
-@lru_cache(maxsize=1)
-def _psl():  # type: ignore[no-untyped-def]
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()  # bundled list, no network
-
-
-def entropy(text: str) -> float:
-    """Shannon entropy in bits per character."""
-    if not text:
-        return 0.0
-    n = len(text)
-    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
-
-
 def _mixed_script(host: str) -> bool:
-    """True when a punycode host decodes to letters of more than one script (e.g. Latin with Cyrillic)."""
-    if "xn--" not in host:
-        return False
-    try:
-        text = host.encode("ascii").decode("idna")
-    except (UnicodeError, ValueError):
-        return True
-    scripts = {unicodedata.name(ch, "X").split(" ")[0] for ch in text if ch.isalpha()}
-    return len(scripts) > 1
+    """True when a punycode label decodes to letters of more than one script (e.g. Latin with Cyrillic)."""
+    for label in host.split("."):
+        if not label.startswith("xn--"):
+            continue
+        try:
+            text = label.encode("ascii").decode("idna")
+        except (UnicodeError, ValueError):
+            return True
+        if len({unicodedata.name(ch, "X").split(" ")[0] for ch in text if ch.isalpha()}) > 1:
+            return True
+    return False
 
 
-def _on(host: str, suffixes: tuple[str, ...]) -> bool:
-    return any(host == s or host.endswith("." + s) for s in suffixes)
+def split_hosts(hosts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(registered domain, public suffix) for a batch of host names (vectorised public-suffix split)."""
+    from nightjar.detectors.dga.names import split_names
+
+    split = split_names(hosts)
+    reg, suf = split.registered, split.suffix
+    bad = reg == ""
+    reg[bad] = np.asarray(hosts.to_numpy(zero_copy_only=False), dtype=object)[bad]  # IP addresses and junk: the host itself
+    return reg, suf
 
 
-def split_host(host: str) -> tuple[str, str, str, str]:
-    """(registered domain, public suffix, subdomain without 'www', registered label) of a host name."""
-    psl = _psl()
-    registered = psl.privatesuffix(host) or host
-    suffix = psl.publicsuffix(host) or ""
-    sub = host[: -len(registered)].rstrip(".") if host != registered else ""
-    if sub == "www" or sub.startswith("www."):
-        sub = sub[4:]
-    label = registered[: -len(suffix) - 1] if suffix and registered.endswith("." + suffix) else registered.split(".", 1)[0]
-    return registered, suffix, sub, label
+def _entropy_rows(names: pa.Array) -> np.ndarray:
+    """Shannon entropy (bits per byte) of each string, vectorised over the batch."""
+    arr = names.cast(pa.large_string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    buf = arr.buffers()[2]
+    data = np.frombuffer(buf, dtype=np.uint8)[offsets[0]: offsets[-1]] if buf is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    row = np.repeat(np.arange(n), lengths)
+    key, counts = np.unique(row * 256 + data.astype(np.int64), return_counts=True)
+    r = key // 256
+    p = counts / lengths[r]
+    return np.bincount(r, weights=-p * np.log2(p), minlength=n)
 
 
-def host_row(host: str, brands: BrandIndex) -> tuple[tuple[float, ...], str, tuple[str | None, str | None, str | None]]:
-    """(HOST_FEATURES values, registered domain, brand matches) for one lower-case host."""
-    is_ip = host[:1].isdigit() and host.replace(".", "").isdigit() or host.startswith("[") or host.startswith("0x")
-    if is_ip or "." not in host:
-        return (len(host), host.count(".") + 1, 0, 0, sum(c.isdigit() for c in host), 0, entropy(host), 1.0,
-                0, 0, 0, 0, 0, 0, 0, 0, 0), host, (None, None, None)
-    registered, suffix, sub, label = split_host(host)
-    matches = brands.host_matches(sub, label, registered)
-    name = host[4:] if host.startswith("www.") else host
-    words = sum(w in sub or w in label for w in SUSPICIOUS_WORDS)
-    row = (len(name), name.count(".") + 1, sub.count(".") + 1 if sub else 0, name.count("-"), sum(c.isdigit() for c in name),
-           len(label), entropy(name), 0.0, float("xn--" in host), float(_mixed_script(host)),
-           float(_on(host, FREE_HOSTING)), float(_on(host, SHORTENERS)),
-           float(matches[0] is not None), float(matches[1] is not None), float(matches[2] is not None), float(words),
-           float(len(suffix)))
-    return row, registered, matches
+def _suffix_re(names: tuple[str, ...]) -> str:
+    return r"(^|\.)(" + "|".join(re.escape(x) for x in names) + r")$"
 
 
-def host_table(hosts: list[str], brands: BrandIndex, cache: dict | None = None) -> tuple[np.ndarray, list[str], list[tuple]]:
-    """Host features for distinct `hosts`: (matrix n x len(HOST_FEATURES), registered domains, brand matches)."""
-    cache = {} if cache is None else cache
-    rows, regs, matches = [], [], []
-    for h in hosts:
-        got = cache.get(h)
-        if got is None:
-            got = host_row(h, brands)
-            if len(cache) < 500_000:
-                cache[h] = got
-        rows.append(got[0])
-        regs.append(got[1])
-        matches.append(got[2])
-    return np.asarray(rows, dtype=np.float64).reshape(len(hosts), len(HOST_FEATURES)), regs, matches
+def host_table(hosts: list[str], brands: BrandIndex) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """HOST_FEATURES for distinct lower-case `hosts`: (matrix n x len(HOST_FEATURES), parts: registered, sub, label)."""
+    arr = pa.array(hosts, pa.string())
+    n = len(hosts)
+    reg, suf = split_hosts(arr)
+    name = pc.replace_substring_regex(arr, r"^www\.", "")
+    is_ip = _has(arr, r"^([0-9.]+|\[.*\]|0x[0-9a-f]+)$")
+    sub = np.empty(n, dtype=object)
+    label = np.empty(n, dtype=object)
+    for i, (h, r, s) in enumerate(zip(hosts, reg, suf)):
+        rest = h[: len(h) - len(r)].rstrip(".")
+        sub[i] = rest[4:] if rest.startswith("www.") or rest == "www" else rest
+        label[i] = r[: len(r) - len(s) - 1] if s and len(r) > len(s) else r.split(".", 1)[0]
+    sub_a, label_a, reg_a = pa.array(sub, pa.string()), pa.array(label, pa.string()), pa.array(reg, pa.string())
+    own = _mask_np(pc.is_in(reg_a, pa.array(sorted(brands.own_domains), pa.string())))
+    brand_re = brands.path_regex
+    in_label = _has(label_a, brand_re) * ~_mask_np(pc.is_in(label_a, pa.array(sorted(brands.brands), pa.string())))
+    near = np.zeros(n)
+    for i in range(n):
+        if not is_ip[i] and not own[i]:
+            near[i] = brands.near_host(sub[i], label[i]) is not None
+    cols = {
+        "host_len": _num(pc.utf8_length(name)), "host_labels": _num(pc.count_substring(name, ".")) + 1,
+        "sub_depth": np.where(sub == "", 0, _num(pc.count_substring(sub_a, ".")) + 1),
+        "host_hyphens": _num(pc.count_substring(name, "-")), "host_digits": _num(pc.count_substring_regex(name, "[0-9]")),
+        "label_len": _num(pc.utf8_length(label_a)), "host_entropy": _entropy_rows(name), "is_ip": is_ip,
+        "punycode": _has(arr, "xn--"),
+        "mixed_script": np.asarray([_mixed_script(h) if "xn--" in h else False for h in hosts], dtype=np.float64),
+        "free_hosting": _has(arr, _suffix_re(FREE_HOSTING)), "shortener": _has(arr, _suffix_re(SHORTENERS)),
+        "brand_in_sub": _has(sub_a, brand_re) * ~own, "brand_in_label": in_label * ~own, "brand_near": near * ~own,
+        "host_words": _num(pc.count_substring_regex(pc.binary_join_element_wise(sub_a, label_a, "."), _WORDS_RE)),
+        "suffix_len": _num(pc.utf8_length(pa.array(suf, pa.string()))),
+    }
+    for c in HOST_FEATURES:
+        cols[c] = np.where(is_ip.astype(bool), 0.0, cols[c]) if c not in ("host_len", "host_labels", "host_digits", "host_entropy", "is_ip") else cols[c]
+    x = np.column_stack([cols[c] for c in HOST_FEATURES]) if n else np.zeros((0, len(HOST_FEATURES)))
+    return x, {"registered": reg, "sub": sub, "label": label}
+
+
+def _mask_np(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _num(arr: pa.Array) -> np.ndarray:

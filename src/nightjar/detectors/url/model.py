@@ -40,22 +40,22 @@ def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray
     flat = data[start:stop].astype(np.uint64)
     lengths = np.diff(offsets)
     row_of = np.repeat(np.arange(n), lengths)
-    ends = offsets[1:] - start
+    room = np.repeat(offsets[1:] - start, lengths) - np.arange(len(flat))  # bytes left in the row from each position
     rows, cols = [], []
-    for k in NGRAMS:
+    h = flat.copy()
+    mask = np.uint64(buckets - 1)
+    for k in range(2, max(NGRAMS) + 1):  # h[i] becomes the hash of the k bytes starting at i
         m = len(flat) - k + 1
         if m <= 0:
-            continue
-        h = np.full(m, np.uint64(k))
-        for j in range(k):
-            h = (h * np.uint64(1099511628211)) ^ flat[j: j + m]
-        pos = np.arange(m)
-        ok = pos + k <= ends[row_of[:m]]
-        rows.append(row_of[:m][ok])
-        cols.append(((h[ok] * _MIX) >> np.uint64(40)).astype(np.int64) % buckets)
+            break
+        h = (h[:m] * np.uint64(1099511628211)) ^ flat[k - 1:k - 1 + m]
+        if k in NGRAMS:
+            ok = room[:m] >= k
+            rows.append(row_of[:m][ok])
+            cols.append((((h[ok] + np.uint64(k)) * _MIX) >> np.uint64(32)) & mask)
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    row, col = np.concatenate(rows), np.concatenate(cols)
+    row, col = np.concatenate(rows), np.concatenate(cols).astype(np.int64)
     per = np.bincount(row, minlength=n).astype(np.float64)
     return row, col, 1.0 / np.sqrt(np.maximum(per[row], 1))
 

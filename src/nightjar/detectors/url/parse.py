@@ -2,7 +2,7 @@
 
 The split is the generic URI regex of RFC 3986 appendix B (the one `urllib.parse.urlsplit` follows),
 run by Arrow's RE2 kernels over the whole batch, with the browser's leniencies: no scheme
-(`example.com/login`), backslashes after the scheme, a userinfo part that runs to the last `@`
+(`example.com/login`), backslashes as slashes, a userinfo part that runs to the last `@`
 (`http://paypal.com@evil.example/`). Before the split: control characters are removed, inner spaces
 are encoded as `%20`, defanged URLs (`hxxp://`, `[.]`) are restored. After it, the host is lower-cased,
 IDN hosts become punycode, and a host that is not a name or an IP address rejects the row. Tests check
@@ -85,7 +85,8 @@ def clean(values: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         text = pc.replace_substring_regex(text, r"\[\.\]|\(\.\)", ".")
         text = pc.replace_substring(text, "[:]", ":")
         _add(note, fanged, "defanged URL restored")
-    text = pc.replace_substring_regex(text, r"^([a-zA-Z][a-zA-Z0-9+.-]{0,15}):[\\/]+", r"\1://")
+    text = pc.replace_substring(text, "\\", "/")  # browsers read a backslash in a web URL as a slash
+    text = pc.replace_substring_regex(text, r"^([a-zA-Z][a-zA-Z0-9+.-]{0,15}):/+", r"\1://")
     spaces = _mask(pc.match_substring_regex(text, r"\s"))
     if spaces.any():
         text = pc.replace_substring_regex(text, r"\s", "%20")
