@@ -145,17 +145,32 @@ def _case(args: tuple[str, str, Path]) -> dict[str, object]:
     return _measure(case, work, path.stat().st_size)
 
 
+def build_ecs_ndjson(compact: Path, folder: Path) -> Path:
+    """The compact Sysmon events as flat ECS NDJSON (dotted keys), the shape Elastic exports."""
+    from nightjar.io import read_table
+
+    table, _ = read_table(compact)
+    path = folder / "ecs_flat.ndjson"
+    with path.open("wb") as out:
+        for row in table.to_pylist():
+            row["@timestamp"] = row["@timestamp"].isoformat().replace("+00:00", "Z") if row["@timestamp"] else None
+            out.write(orjson.dumps({k: v for k, v in row.items() if v is not None}) + b"\n")
+    return path
+
+
 def run() -> list[dict[str, object]]:
     """One row per case; each case runs in a fresh process so that peak RSS is its own."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         evtx_path = build_evtx(folder)
         flat, compact = build_ndjson(folder)
+        ecs = build_ecs_ndjson(compact, folder)
         cases = [("evtx_records (reader, all records)", "reader", evtx_path),
                  ("otrf_ndjson_parse_all (pyarrow, explicit schema)", "arrow", flat),
                  ("otrf_ndjson_parse_all (orjson per line)", "orjson", flat),
                  ("otrf_ndjson_reader (process-creation extraction, all events)", "reader", flat),
-                 ("compact_ndjson_reader (Sysmon 1 only)", "reader", compact)]
+                 ("compact_ndjson_reader (Sysmon 1 only)", "reader", compact),
+                 ("ecs_flat_ndjson_reader (flat ECS process events, explicit schema)", "reader", ecs)]
         context = multiprocessing.get_context("fork")
         rows = []
         for case in cases:
