@@ -169,7 +169,10 @@ def beacon_traffic(world: World, spec: BeaconSpec) -> tuple[list[Conn], list[Htt
         sent = int(rng.normal(420, 25)) + (int(rng.integers(2000, 9000)) if task and rng.random() < 0.5 else 0)
         received = int(rng.normal(310, 30)) + (int(rng.integers(20_000, 90_000)) if task else 0)
         if spec.http:
-            http.append(Http(t, spec.host.ip, spec.c2_ip, spec.domain, f"{spec.uri}?id={spec.host.short.lower()}",
+            path = f"{spec.uri}?id={spec.host.short.lower()}"
+            if spec.port == 3128:  # through the proxy: the request line carries the absolute URI
+                path = f"http://{spec.domain}{path}"
+            http.append(Http(t, spec.host.ip, spec.c2_ip, spec.domain, path,
                              "POST" if task else "GET", UA_BROWSER, 200, received, "application/octet-stream",
                              port=spec.port, attack=spec.attack))
         else:
