@@ -259,3 +259,15 @@ def test_shadow_report_without_pairs_is_exit_2(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["shadow", "report", "dga", "--store", str(tmp_path / "a.db")])
     assert exc.value.code == 2
+
+
+def test_a_label_covers_every_candidate_only_pair_of_the_entity_and_the_triage_list_groups_them(tmp_path: Path) -> None:
+    with AlertStore(tmp_path / "a.db") as store:
+        ids = add_pairs(store, {(0, 1): 6, (1, 1): 2})
+        store.db.execute("UPDATE shadow_pairs SET entity = 'evil.example' WHERE id IN (?, ?, ?, ?)", (ids[0], ids[1], ids[2], ids[6]))
+        result = runner.invoke(app, ["shadow", "label", str(ids[1]), "tp", "--store", str(tmp_path / "a.db")])
+        assert result.exit_code == 0 and "3 pair(s)" in result.output, result.output
+        r = build_shadow_report(store, "toy", settings())
+    assert r.additional_labels == {"tp": 3, "unlabelled": 3}
+    top = {p["entity"]: p for p in r.top_additional}
+    assert top["evil.example"]["pairs"] == 3 and top["evil.example"]["label"] == "tp" and len(top) == 4

@@ -76,10 +76,10 @@ def report(
         json_out.write_text(text + "\n", encoding="utf-8")
     out.print("\n".join(report_text(r)), highlight=False)
     if r.top_additional:
-        rows = [(p["id"], p["entity"], p["host_name"], _num(p["candidate_score"]), _num(p["production_score"]), p["label"] or "")
-                for p in r.top_additional]
-        print_table("Top additional detections (label with `nightjar shadow label ID tp|fp|benign`)",
-                    ["pair", "entity", "host", "candidate", "production", "label"], rows)
+        rows = [(p["id"], p["entity"], p["pairs"], p["hosts"], _num(p["candidate_score"], "{:.6f}"),
+                 _num(p["production_score"], "{:.6f}"), p["label"] or "") for p in r.top_additional]
+        print_table("Top additional detections by entity (label with `nightjar shadow label PAIR tp|fp|benign`)",
+                    ["pair", "entity", "events", "hosts", "candidate", "production", "label"], rows)
 
 
 @shadow_app.command("label")
@@ -91,9 +91,12 @@ def label(
 ) -> None:
     """Label a shadow pair (typically an additional detection, which is not an alert) for the gate.
 
+    A candidate-only pair's label goes to every candidate-only pair of the same candidate and entity.
+
     Example:
         nightjar shadow label 1234 tp --note "confirmed C2 domain"
     """
+    from nightjar.ops.shadow_report import label_pairs
     from nightjar.ops.stats import iso
     from nightjar.scoring.store import LABELS, AlertStore, default_store_path
 
@@ -102,8 +105,7 @@ def label(
     from datetime import UTC, datetime
 
     with AlertStore(store or default_store_path(), create=False) as db:
-        done = db.db.execute("UPDATE shadow_pairs SET label = ?, note = ?, labelled_at = ? WHERE id = ?",
-                             (verdict, note, iso(datetime.now(UTC)), pair_id)).rowcount
+        done = label_pairs(db.db, pair_id, verdict, note, iso(datetime.now(UTC)))
     if not done:
         raise InputError(f"no shadow pair with id {pair_id} in {store or default_store_path()}")
-    out.print(f"shadow pair {pair_id}: {verdict}", highlight=False)
+    out.print(f"shadow pair {pair_id}: {verdict} ({done} pair(s) of the same entity labelled)", highlight=False)

@@ -203,7 +203,7 @@ class ShadowRunner:
                 for i, record in enumerate(records):
                     ps, cs = work.production["score"].iloc[i], scored["score"].iloc[i]
                     rows.append((batch_id, self.kind, work.production_ref, self.candidate_ref, event_id(self.kind, name, record),
-                                 work.events["__sample_key"].iloc[i], entity_of(self.kind, record), _text(record.get("host.name")),
+                                 work.events["__sample_key"].iloc[i], entity_of(self.kind, record), _text(record.get("host.name") or record.get("source.ip")),
                                  _text(record.get("@timestamp")), None if pd.isna(ps) else float(ps),
                                  int(bool(work.production["alert"].iloc[i])), None if pd.isna(cs) else float(cs),
                                  int(bool(scored["alert"].iloc[i])), now))

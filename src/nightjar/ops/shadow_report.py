@@ -4,8 +4,9 @@ On the sampled events (`shadow_pairs`): alerts per 1,000 for each model, additio
 (candidate alerts, production does not), lost detections (production alerts, candidate does not),
 agreement and Cohen's kappa of the two alert decisions, latency per 1,000 events (p50/p95/p99 over
 batches, from `shadow_batches`), the top additional detections to triage, and the analysts' labels:
-a pair's own label (`nightjar shadow label`) or else the latest feedback on the alert with the same
-event.id in the alert store.
+a pair's own label (`nightjar shadow label`, which labels every candidate-only pair of the same
+entity) or else the latest feedback on the alert with the same event.id in the alert store. The
+triage list groups the additional detections by entity (domain, URL, command line).
 """
 
 from __future__ import annotations
@@ -142,13 +143,31 @@ def build_shadow_report(store: Any, detector: str, settings: Settings, candidate
     for name, values in (("production", prod_lat), ("candidate", cand_lat)):
         if values:
             r.latency[name] = {f"p{q}": float(np.percentile(values, q)) for q in (50, 95, 99)}
-    cols = ("id", "entity", "host_name", "timestamp", "candidate_score", "production_score", "label", "alert_id")
+    cols = ("id", "entity", "pairs", "hosts", "first_seen", "candidate_score", "production_score", "label")
     r.top_additional = [dict(zip(cols, row)) for row in db.execute(
-        f"SELECT p.id, p.entity, p.host_name, p.timestamp, p.candidate_score, p.production_score, {LABEL_SQL}, p.alert_id "
-        "FROM shadow_pairs p WHERE p.candidate = ? AND p.candidate_alert = 1 AND p.production_alert = 0 "
-        "ORDER BY p.candidate_score DESC, p.id LIMIT ?", (ref, int(top)))]
+        f"SELECT MIN(p.id), p.entity, COUNT(*), COUNT(DISTINCT p.host_name), MIN(p.timestamp), MAX(p.candidate_score), "
+        f"MAX(p.production_score), MAX({LABEL_SQL}) FROM shadow_pairs p "
+        "WHERE p.candidate = ? AND p.candidate_alert = 1 AND p.production_alert = 0 "
+        "GROUP BY p.entity ORDER BY MAX(p.candidate_score) DESC, COUNT(*) DESC, MIN(p.id) LIMIT ?", (ref, int(top)))]
     r.gate = evaluate_gate(r, settings)
     return r
+
+
+def label_pairs(db: Any, pair_id: int, label: str, note: str | None, when: str) -> int:
+    """Label a pair; a candidate-only pair's label also goes to the other candidate-only pairs of its entity.
+
+    Returns how many pairs were labelled (0 when the id is unknown).
+    """
+    row = db.execute("SELECT candidate, entity, candidate_alert, production_alert FROM shadow_pairs WHERE id = ?", (pair_id,)).fetchone()
+    if row is None:
+        return 0
+    candidate, entity, cand, prod = row
+    if cand and not prod and entity:
+        sql, args = ("UPDATE shadow_pairs SET label = ?, note = ?, labelled_at = ? WHERE candidate = ? AND entity = ? "
+                     "AND candidate_alert = 1 AND production_alert = 0", (label, note, when, candidate, entity))
+    else:
+        sql, args = "UPDATE shadow_pairs SET label = ?, note = ?, labelled_at = ? WHERE id = ?", (label, note, when, pair_id)
+    return int(db.execute(sql, args).rowcount)
 
 
 def evaluate_gate(r: ShadowReport, s: Settings) -> list[GateCheck]:

@@ -118,7 +118,7 @@ class ScoreStatsHook:
     def scored(self, kind: str, model: str, events: pd.DataFrame | None, scored: pd.DataFrame, seconds: float,
                source: str | None) -> None:
         """Record one scored batch (events None: an aggregating detector's rows, e.g. beacon pairs)."""
-        record(self.db, batch_stats(kind, model, scored, seconds, source), self.job_id)
+        record(self.db, batch_stats(kind, model, scored, seconds, source or "(all inputs)"), self.job_id)
 
     def close(self) -> list[str]:
         """Nothing to flush; no notes."""

@@ -50,7 +50,7 @@ SHADOW_SQL = """
         alert_id TEXT NOT NULL,            -- the event.id an alert on this record has (nightjar.scoring.ecs)
         sample_key TEXT,
         entity TEXT,
-        host_name TEXT,
+        host_name TEXT,                    -- host.name, else source.ip
         timestamp TEXT,
         production_score REAL,
         production_alert INTEGER NOT NULL,
