@@ -20,6 +20,26 @@ def _check(detector: str) -> None:
         raise InputError(f"training and evaluation are built for: dga (got {detector!r})")
 
 
+def _hooks(detector: str) -> Any | None:
+    """The `nightjar.detectors.<kind>.report` module when it provides `train_command` and `evaluate_command`.
+
+    A detector plugs into `nightjar train|evaluate` by defining, in its report module,
+    `train_command(data, out, register, registry, threads, log)` and
+    `evaluate_command(model, data, out, threads, log)`.
+    """
+    import importlib
+
+    from nightjar.detectors.base import KINDS
+
+    if detector == "dga" or detector not in KINDS:
+        return None
+    try:
+        module = importlib.import_module(f"nightjar.detectors.{detector}.report")
+    except ModuleNotFoundError:
+        return None
+    return module if hasattr(module, "train_command") and hasattr(module, "evaluate_command") else None
+
+
 def _say(text: str) -> None:
     err.print(text, highlight=False)
 
@@ -34,7 +54,7 @@ def _figures(summary: dict[str, Any]) -> None:
 
 @app.command("train")
 def train(
-    detector: str = typer.Argument(..., help="Detector to train: dga."),
+    detector: str = typer.Argument(..., help="Detector to train: dga, or any detector with train/evaluate hooks (lotl)."),
     data: Path = typer.Option(DEFAULT_DATA, "--data", help=DATA_HELP),
     out: Path = typer.Option(Path("nightjar-train-dga"), "--out", help="Folder for the model files and the reports."),
     register: bool = typer.Option(False, "--register", help="Register the model in the registry as a candidate."),
@@ -47,6 +67,10 @@ def train(
     Example:
         nightjar train dga --data ../shared/data --out runs/dga --register
     """
+    hooks = _hooks(detector)
+    if hooks is not None:
+        hooks.train_command(data, out, register, registry, threads, _say)
+        return
     from nightjar.detectors.dga.report import evaluate_all
     from nightjar.detectors.dga.training import train_detector, write_model
 
@@ -67,7 +91,7 @@ def train(
 
 @app.command("evaluate")
 def evaluate(
-    detector: str = typer.Argument(..., help="Detector to evaluate: dga."),
+    detector: str = typer.Argument(..., help="Detector to evaluate: dga, or any detector with train/evaluate hooks (lotl)."),
     model: str | None = typer.Option(None, "--model", help="Model spec or folder (default: the production model)."),
     data: Path = typer.Option(DEFAULT_DATA, "--data", help=DATA_HELP),
     out: Path = typer.Option(..., "--out", help="Folder for dga_evaluation.json and dga_model_card.html."),
@@ -79,6 +103,10 @@ def evaluate(
     Example:
         nightjar evaluate dga --model dga --out reports/dga
     """
+    hooks = _hooks(detector)
+    if hooks is not None:
+        hooks.evaluate_command(model, data, out, threads, _say)
+        return
     from nightjar.detectors.dga.report import evaluate_all
     from nightjar.scoring import load_scoring_detector
 

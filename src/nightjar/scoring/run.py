@@ -58,11 +58,19 @@ def load_scoring_detector(kind: str, model_spec: str | None = None) -> tuple[Det
 
 def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, model_spec: str | None = None,
               threshold: float | None = None, hosts_out: str | Path | None = None, batch_rows: int = 65536,
-              show_progress: bool = False, detector: Detector | None = None) -> ScoreSummary:
-    """Score every record of `inputs` with the `detector_kind` model and write them to `out`."""
+              show_progress: bool = False, detector: Detector | None = None,
+              views: dict[str, str | Path] | None = None) -> ScoreSummary:
+    """Score every record of `inputs` with the `detector_kind` model and write them to `out`.
+
+    `views` ({name: path}) also writes summary tables of the scored records that the detector builds
+    with `summary_view(name, scored)` (lotl: "trees", one row per suspicious process tree). A detector
+    with `observe(events)` learns each batch after scoring it (stream state such as lotl's rarity).
+    """
     output_format(out)  # a bad extension is a usage error before any work
     if hosts_out is not None:
         output_format(hosts_out)
+    for view_path in (views or {}).values():
+        output_format(view_path)
     for p in inputs:
         if not Path(p).exists():
             raise InputError(f"{p}: no such file or folder")
@@ -72,6 +80,9 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     if threshold is not None:
         detector.threshold_ = float(threshold)
     summary = ScoreSummary(model=ref, threshold=float(detector.threshold_))
+    for name in views or {}:
+        if name not in getattr(detector, "summary_views", ()):
+            raise InputError(f"the {detector.kind} detector has no {name} view")
     if detector.aggregates:
         return _run_aggregating(detector, inputs, out, batch_rows, show_progress, summary)
     frames: list[pd.DataFrame] = []
@@ -89,6 +100,8 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
         frame = batch.table.to_pandas()
         scored = score_frame(detector, frame)
         frames.append(scored)
+        if hasattr(detector, "observe"):
+            detector.observe(frame)
         if batch.kind == "dns" and "source.ip" in frame.columns:
             dns_parts.append(_dns_slice(scored))
     if not frames and other_kinds:
@@ -103,6 +116,8 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     summary.read = summary.scored + summary.rejected
     summary.alerts = int(result[ALERT].sum())
     write_table(result, out)
+    for name, view_path in (views or {}).items():
+        write_table(detector.summary_view(name, result), view_path)  # type: ignore[attr-defined]
     if hosts_out is not None:
         from nightjar.detectors.dga.hosts import host_view
 
