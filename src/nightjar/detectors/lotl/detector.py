@@ -52,10 +52,11 @@ class LotlDetector(Detector):
     kind: ClassVar[str] = "lotl"
     reads: ClassVar[tuple[str, ...]] = ("process",)
     output_columns: ClassVar[tuple[str, ...]] = OUTPUT_COLUMNS
+    summary_views: ClassVar[tuple[str, ...]] = ("trees",)
 
     def __init__(self, model_kind: str = "lgbm", n_trees: int = 300, num_leaves: int = 15, min_groups: int = 3,
                  max_vocab: int = 3000, neutral_parents: tuple[str, ...] = ("wsmprovhost.exe",), context: bool = False,
-                 target_fpr: float = 1e-3, rarity_weight: float = 1.5, rarity_min_history: int = 100,
+                 parent_tokens: bool = True, target_fpr: float = 1e-3, rarity_weight: float = 1.5, rarity_min_history: int = 100,
                  explain_above: float = 0.5, seed: int = 0, num_threads: int = 1) -> None:
         self.model_kind = model_kind
         self.n_trees = n_trees
@@ -64,6 +65,7 @@ class LotlDetector(Detector):
         self.max_vocab = max_vocab
         self.neutral_parents = tuple(neutral_parents)
         self.context = context
+        self.parent_tokens = parent_tokens
         self.target_fpr = target_fpr
         self.rarity_weight = rarity_weight
         self.rarity_min_history = rarity_min_history
@@ -89,7 +91,7 @@ class LotlDetector(Detector):
         parts = {**F.relation_features(prep), **(F.context_features(prep) if self.context else {})}
         dense = np.column_stack([per, *parts.values()]) if len(prep) else np.zeros((0, len(F.NUMERIC) + len(parts)))
         names = [*F.NUMERIC, *parts]
-        tokens = F.event_tokens(prep, [toks[c] for c in codes])
+        tokens = F.event_tokens(prep, [toks[c] for c in codes], self.parent_tokens)
         usable = ((prep["cmd"] != "") | (prep["exe"] != "")).to_numpy()
         return Featurised(prep, dense, names, tokens, [evid[c] for c in codes], usable)
 
@@ -174,8 +176,19 @@ class LotlDetector(Detector):
         for col in OUTPUT_COLUMNS:
             if col not in out.columns:
                 out[col] = None
+        if out["process.pid"].dtype.kind == "f":
+            out["process.pid"] = out["process.pid"].astype("Int64")
         out[SCORE], out[ALERT], out[REASONS], out[TECHNIQUE] = score, alert, reasons, techniques
-        return out
+        first = [*OUTPUT_COLUMNS, SCORE, ALERT, REASONS, TECHNIQUE]
+        return out[first + [c for c in out.columns if c not in first]]
+
+    def summary_view(self, name: str, scored: pd.DataFrame) -> pd.DataFrame:
+        """`trees`: one row per process tree holding an alert (see trees.py)."""
+        if name != "trees":
+            raise ConfigError(f"the lotl detector has no {name!r} view; known: trees")
+        from nightjar.detectors.lotl.trees import build_trees
+
+        return build_trees(scored)
 
     def observe(self, events: pd.DataFrame) -> None:
         """Learn the events into the rarity state (the stream learning of rarity.py)."""

@@ -170,7 +170,9 @@ def relation_features(prep: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def event_tokens(prep: pd.DataFrame, cmd_tokens: list[list[str]]) -> list[list[str]]:
-    """Command-line tokens plus `proc=`, `parent=`, `gparent=` and `pair=` tokens per event."""
+def event_tokens(prep: pd.DataFrame, cmd_tokens: list[list[str]], parents: bool = True) -> list[list[str]]:
+    """Command-line tokens plus `proc=` and (with `parents`) `parent=`, `gparent=`, `pair=` tokens per event."""
+    if not parents:
+        return [[*t, f"proc={n}"] for t, n in zip(cmd_tokens, prep["name"])]
     return [[*t, f"proc={n}", f"parent={p}", f"gparent={g}", f"pair={p}>{n}"]
             for t, n, p, g in zip(cmd_tokens, prep["name"], prep["parent"], prep["grandparent"])]

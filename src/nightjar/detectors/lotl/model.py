@@ -104,13 +104,13 @@ class LotlModel:
         x = self.matrix(dense, token_lists)
         self.mean = dense.mean(axis=0)
         self.scale = np.where(dense.std(axis=0) > 0, dense.std(axis=0), 1.0)
-        lr = LogisticRegression(C=float(self.params.get("C", 0.3)), class_weight="balanced", max_iter=2000, solver="liblinear")
-        lr.fit(self._scaled(x), y)
-        self.lr_weights, self.lr_bias = lr.coef_.ravel().astype(np.float64), float(lr.intercept_[0])
         pos = max(y.mean(), 1e-9)
         weight = np.where(y, 0.5 / pos, 0.5 / max(1 - pos, 1e-9))
         if "weights" in self.params:
             weight = weight * np.asarray(self.params.pop("weights"))
+        lr = LogisticRegression(C=float(self.params.get("C", 0.3)), max_iter=2000, solver="liblinear")
+        lr.fit(self._scaled(x), y, sample_weight=weight)
+        self.lr_weights, self.lr_bias = lr.coef_.ravel().astype(np.float64), float(lr.intercept_[0])
         params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": int(self.params.get("num_leaves", 15)),
                   "min_data_in_leaf": int(self.params.get("min_data_in_leaf", 20)), "feature_fraction": 0.7,
                   "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 5.0, "seed": seed, "deterministic": True,

@@ -1,0 +1,141 @@
+"""The LotL detector contract: fit/score, reasons, techniques, save/load, rarity state, trees, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nightjar.detectors.base import NotFittedError, detector_class
+from nightjar.detectors.lotl import LotlDetector
+from nightjar.detectors.lotl.detector import OUTPUT_COLUMNS, TECHNIQUE
+from nightjar.detectors.lotl.rarity import RarityState
+from nightjar.detectors.lotl.trees import build_trees
+from nightjar.errors import ConfigError
+
+from .conftest import BENIGN, MALICIOUS, events, knowledge, training_set
+
+
+def test_lookup_by_kind() -> None:
+    assert detector_class("lotl") is LotlDetector
+
+
+def test_score_before_fit_raises() -> None:
+    with pytest.raises(NotFittedError):
+        LotlDetector().score(events(BENIGN))
+
+
+def test_bad_model_kind() -> None:
+    ev, y, g = training_set(4)
+    with pytest.raises(ConfigError, match="model_kind"):
+        LotlDetector(model_kind="svm").fit(ev, y, groups=g, knowledge=knowledge())
+
+
+def test_scores_separate_and_contract_columns(small_detector: LotlDetector) -> None:
+    out = small_detector.score(events(BENIGN + MALICIOUS))
+    assert list(out.columns[: len(OUTPUT_COLUMNS) + 4]) == [*OUTPUT_COLUMNS, "score", "alert", "reasons", TECHNIQUE]
+    s = out["score"].to_numpy()
+    assert ((s >= 0) & (s <= 1)).all()
+    assert s[len(BENIGN):].min() > s[: len(BENIGN)].max()
+
+
+def test_reasons_and_techniques_in_words(small_detector: LotlDetector) -> None:
+    small_detector.threshold_, saved = 0.5, small_detector.threshold_
+    try:
+        out = small_detector.score(events(MALICIOUS)).set_index("process.name")
+    finally:
+        small_detector.threshold_ = saved
+    assert "certutil.exe used to download" in out.loc["certutil.exe", "reasons"]
+    assert "T1105" in out.loc["certutil.exe", TECHNIQUE]
+    assert "encoded PowerShell command" in out.loc["powershell.exe", "reasons"]
+    assert "Office parent winword.exe" in out.loc["powershell.exe", "reasons"]
+    assert "dump" in out.loc["rundll32.exe", "reasons"]
+
+
+def test_both_models_score(small_detector: LotlDetector) -> None:
+    ev = events(BENIGN + MALICIOUS)
+    for kind in ("lr", "lgbm"):
+        s = small_detector.model_scores(ev, kind)
+        assert s[len(BENIGN):].mean() > s[: len(BENIGN)].mean()
+
+
+def test_save_load_round_trip_without_pickle(small_detector: LotlDetector, tmp_path: Path) -> None:
+    paths = small_detector.save(tmp_path)
+    assert all(p.suffix in (".json", ".txt") for p in paths)
+    again = LotlDetector.load(tmp_path)
+    ev = events(BENIGN + MALICIOUS)
+    pd.testing.assert_frame_equal(small_detector.score(ev), again.score(ev))
+
+
+def test_input_not_mutated_and_column_order_irrelevant(small_detector: LotlDetector) -> None:
+    ev = events(BENIGN + MALICIOUS)
+    before = ev.copy()
+    a = small_detector.score(ev)
+    pd.testing.assert_frame_equal(ev, before)
+    b = small_detector.score(ev[ev.columns[::-1]])
+    np.testing.assert_allclose(a["score"], b["score"])
+
+
+def test_fixed_seed_identical() -> None:
+    ev, y, g = training_set(6)
+    a = LotlDetector(n_trees=10, seed=3).fit(ev, y, groups=g, knowledge=knowledge())
+    b = LotlDetector(n_trees=10, seed=3).fit(ev, y, groups=g, knowledge=knowledge())
+    np.testing.assert_array_equal(a.model_scores(ev), b.model_scores(ev))
+
+
+def test_bad_input_scored_or_rejected_never_crash(small_detector: LotlDetector) -> None:
+    ev = events([("cmd.exe", "powershell.exe", "powershell -c " + "A" * 32_000), ("", "cmd.exe", "cmd /c echo ünïcödé ✓ 漢字")])
+    ev = pd.concat([ev, pd.DataFrame({"host.name": ["x"], "process.name": [None], "process.command_line": [None]})], ignore_index=True)
+    out = small_detector.score(ev)
+    assert len(out) == 3
+    assert out["score"].iloc[:2].notna().all() and np.isnan(out["score"].iloc[2]) and not out["alert"].iloc[2]
+    assert "not scored" in out["reasons"].iloc[2]
+    assert small_detector.score(ev.iloc[:0]).empty
+
+
+def test_rarity_lifts_a_new_pair_on_a_busy_host_and_state_round_trips(small_detector: LotlDetector, tmp_path: Path) -> None:
+    history = events(BENIGN * 10, host="H1")
+    det = LotlDetector.load(_saved(small_detector, tmp_path / "m"))
+    det.observe(history)
+    new = events([("excel.exe", "cmd.exe", "cmd.exe /c echo hi")], host="H1", start=999)
+    lifted = det.score(new)
+    plain = det.score(new, rarity=False)
+    assert lifted["score"].iloc[0] > plain["score"].iloc[0]
+    assert "rare parent excel.exe for cmd.exe on this host" in lifted["reasons"].iloc[0] or lifted["score"].iloc[0] < det.explain_above
+    seen = det.score(events(BENIGN[:1], host="H1", start=500))
+    assert seen["score"].iloc[0] == pytest.approx(det.score(events(BENIGN[:1], host="H1", start=500), rarity=False)["score"].iloc[0])
+    path = det.rarity_.save(tmp_path / "state.json")
+    again = RarityState.load(path)
+    assert again.to_dict() == det.rarity_.to_dict()
+    assert json.loads(path.read_text())["host_events"]["h1"] == len(history)
+
+
+def test_rarity_ignores_hosts_with_little_history() -> None:
+    state = RarityState(min_history=50)
+    from nightjar.detectors.lotl.features import prepare
+
+    r, _ = state.rarity(prepare(events(BENIGN, host="NEW")))
+    assert (r == 0).all()
+
+
+def test_trees_group_alerts_by_parent_chain() -> None:
+    ev = events([("explorer.exe", "winword.exe", "winword.exe doc.docx"), ("winword.exe", "cmd.exe", "cmd /c x"),
+                 ("cmd.exe", "certutil.exe", "certutil -urlcache -f http://a b"), ("services.exe", "svchost.exe", "svchost -k x")])
+    ev["process.entity_id"] = ["w", "c", "u", "s"]
+    ev["process.parent.entity_id"] = ["e", "w", "c", "srv"]
+    ev["score"], ev["alert"] = [0.1, 0.8, 0.99, 0.0], [False, True, True, False]
+    ev["reasons"], ev[TECHNIQUE] = ["", "a", "certutil", ""], [None, None, "T1105", None]
+    trees = build_trees(ev)
+    assert len(trees) == 1
+    row = trees.iloc[0]
+    assert row["events"] == 3 and row["alerts"] == 2 and row["tree.chain"] == "explorer.exe > winword.exe > cmd.exe > certutil.exe"
+    assert row["threat.technique.id"] == "T1105" and json.loads(row["alert.entity_ids"]) == ["c", "u"]
+    assert build_trees(ev.assign(alert=False)).empty
+
+
+def _saved(det: LotlDetector, path: Path) -> Path:
+    det.save(path)
+    return path
