@@ -72,9 +72,9 @@ def _longest_run(enc: Encoded, flags: np.ndarray) -> np.ndarray:
     breaks = np.where(f == 0, idx, -1)
     last_break = np.maximum.accumulate(breaks)
     run = np.where(f == 1, idx - last_break, 0)
-    out = np.zeros(len(enc.lengths), dtype=np.int64)
-    np.maximum.at(out, enc.row, run[_positions(enc)])
-    return out
+    if not len(enc.lengths):
+        return np.zeros(0, dtype=np.int64)
+    return np.maximum.reduceat(run, enc.starts)  # a label's segment ends with its separator (run 0)
 
 
 def _positions(enc: Encoded) -> np.ndarray:
@@ -94,8 +94,7 @@ def char_stats(enc: Encoded) -> dict[str, np.ndarray]:
     hexes = _per_label_sum(enc, _HEX)
     pos = _positions(enc)
     row = enc.row
-    counts = np.zeros((len(n), BASE), dtype=np.float64)
-    np.add.at(counts, (row, enc.codes[pos]), 1.0)
+    counts = np.bincount(row * BASE + enc.codes[pos], minlength=len(n) * BASE).reshape(len(n), BASE).astype(np.float64)
     p = counts / safe[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         entropy = -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=1)
@@ -124,21 +123,35 @@ def char_stats(enc: Encoded) -> dict[str, np.ndarray]:
     }
 
 
+def bounded(enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
+    """('^label$' codes with a 0 after each label, the label index of every position); cached on `enc`."""
+    cached = getattr(enc, "_bounded", None)
+    if cached is not None:
+        return cached
+    m = len(enc.lengths)
+    bstart = enc.starts + 2 * np.arange(m)
+    b = np.zeros(int(enc.lengths.sum()) + 3 * m + MAX_WORD, dtype=np.int64)
+    b[bstart] = BOUNDARY
+    b[bstart + enc.lengths + 1] = BOUNDARY
+    pos = _positions(enc)
+    b[pos + 1 + 2 * enc.row] = enc.codes[pos]
+    rows = np.repeat(np.arange(m), enc.lengths + 3)
+    enc._bounded = (b, rows)  # type: ignore[attr-defined]
+    return b, rows
+
+
 def ngram_ids(enc: Encoded, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, id) of every character n-gram of '^label$' (the boundary counts as a character)."""
-    lens = enc.lengths
-    padded_len = lens + 2
-    count = np.maximum(padded_len - n + 1, 0)
-    total = int(count.sum())
-    row = np.repeat(np.arange(len(lens)), count)
-    offset = np.arange(total) - np.repeat(np.cumsum(count) - count, count)  # position in '^label$'
+    """(row, id) of every character n-gram of '^label$' (the boundary counts as a character), label by label."""
+    b, rows = bounded(enc)
+    total = len(rows)
     ids = np.zeros(total, dtype=np.int64)
+    ok = np.ones(total, dtype=bool)
     for j in range(n):
-        k = offset + j  # index into '^label$': 0 = '^', len+1 = '$'
-        inner = (k >= 1) & (k <= lens[row])
-        ch = np.where(inner, enc.codes[np.clip(enc.starts[row] + k - 1, 0, len(enc.codes) - 1)], BOUNDARY)
+        ch = b[j : j + total]
+        ok &= ch != 0
         ids = ids * BASE + ch
-    return row, ids
+    keep = np.flatnonzero(ok)
+    return rows[keep], ids[keep]
 
 
 def trigram_stats(enc: Encoded, logp: np.ndarray, seen: np.ndarray) -> dict[str, np.ndarray]:
@@ -149,7 +162,10 @@ def trigram_stats(enc: Encoded, logp: np.ndarray, seen: np.ndarray) -> dict[str,
     count = np.maximum(np.bincount(row, minlength=m), 1)
     mean = np.bincount(row, weights=lp, minlength=m) / count
     low = np.zeros(m)
-    np.minimum.at(low, row, lp)
+    per = np.bincount(row, minlength=m)
+    nz = per > 0
+    if nz.any():
+        low[nz] = np.minimum.reduceat(lp, (np.cumsum(per) - per)[nz])
     unseen = np.bincount(row, weights=(~seen[ids]).astype(np.float64), minlength=m) / count
     return {"trigram_mean_logp": mean, "trigram_min_logp": low, "trigram_unseen_share": unseen}
 

@@ -29,6 +29,7 @@ INFRA_SUFFIXES = (
 _IPV4 = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$"
 _IPV6 = r"^\[?[0-9a-f:.]*:[0-9a-f:.]*\]?$"
 _CHARS = r"^[a-z0-9_.-]+$"
+_HAPPY = r"^[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})+$"  # a plain multi-label name: most rows stop here
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,21 @@ def normalise(values: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
             else:
                 py[i], note[i] = encoded, "IDN converted to punycode"
         text = pa.array(py, pa.string())
+    happy = pc.and_(pc.match_substring_regex(text, _HAPPY), pc.less_equal(pc.utf8_length(text), 253))
+    happy = pc.fill_null(happy, False).to_numpy(zero_copy_only=False)
+    ipv4 = pc.fill_null(pc.match_substring_regex(text, _IPV4), False).to_numpy(zero_copy_only=False)
+    arpa = pc.or_(pc.ends_with(text, ".in-addr.arpa"), pc.ends_with(text, ".ip6.arpa"))
+    arpa = pc.fill_null(arpa, False).to_numpy(zero_copy_only=False)
+    reason[happy & ipv4] = "IP address, not a domain"
+    reason[happy & arpa & ~ipv4] = "reverse-DNS lookup, not a domain name"
+    bad = np.flatnonzero(~happy)
+    if len(bad):
+        reason[bad] = _reasons(text.take(pa.array(bad)), reason[bad])
+    return text, reason, note
+
+
+def _reasons(text: pa.Array, reason: np.ndarray) -> np.ndarray:
+    """The first failed check of each name that is not a plain domain name."""
     checks = [
         (pc.or_kleene(pc.is_null(text), pc.equal(text, "")), "empty domain"),
         (pc.match_substring_regex(text, _IPV4), "IP address, not a domain"),
@@ -87,10 +103,11 @@ def normalise(values: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         (pc.invert(pc.match_substring(text, ".")), "single-label name (no public suffix)"),
         (pc.match_substring_regex(text, r"\.(in-addr|ip6)\.arpa$"), "reverse-DNS lookup, not a domain name"),
     ]
+    reason = reason.copy()
     for mask, why in checks:
         hit = pc.fill_null(mask, False).to_numpy(zero_copy_only=False) & (reason == None)  # noqa: E711
         reason[hit] = why
-    return text, reason, note
+    return reason
 
 
 @dataclass
@@ -127,7 +144,7 @@ def split_names(values: pa.Array | list[str | None] | np.ndarray) -> Split:
         for j in idx[is_public]:  # e.g. github.io, s3.amazonaws.com: real hosts that are suffixes themselves
             registered[j], label[j] = names[j], names[j].split(".")[-2]
             note[j] = "the name is itself a public suffix: scored on its second-level label"
-        infra[idx] = _infra(suf)
+        infra[idx] = _infra(pa.array(suf, pa.string()))
         for i in np.flatnonzero(pc.starts_with(pa.array(lab, pa.string()), "xn--").to_numpy(zero_copy_only=False)):
             j = idx[i]
             basic = label[j][4:].rpartition("-")[0]
@@ -142,12 +159,14 @@ def split_names(values: pa.Array | list[str | None] | np.ndarray) -> Split:
     return Split(names, registered, suffix, label, infra, reason, note)
 
 
-def _infra(suffixes: np.ndarray) -> np.ndarray:
-    arr = pa.array(suffixes, pa.string())
+def _infra(suffixes: pa.Array) -> np.ndarray:
+    """True where the public suffix is, or ends with, one of INFRA_SUFFIXES."""
+    rev = pc.utf8_reverse(suffixes)
+    parts = pc.split_pattern(rev, ".")
     hit = np.zeros(len(suffixes), dtype=bool)
-    for e in INFRA_SUFFIXES:
-        m = pc.or_(pc.equal(arr, e), pc.ends_with(arr, "." + e))
-        hit |= m.to_numpy(zero_copy_only=False)
+    infra = pa.array([e[::-1] for e in INFRA_SUFFIXES])
+    for k in (2, 3):  # every entry has 2 or 3 labels
+        hit |= pc.fill_null(pc.is_in(pc.binary_join(pc.list_slice(parts, 0, k), "."), value_set=infra), False).to_numpy(zero_copy_only=False)
     return hit
 
 

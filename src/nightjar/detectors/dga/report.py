@@ -126,6 +126,7 @@ def evaluate_all(data: Path, out: Path, families: list[str] | None = None, det: 
     summary["chosen"] = chosen
     (out / "dga_evaluation.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
     _card(c, folds, summary, chosen).write_html(out / "dga_model_card.html")
+    write_figures(out / "dga_evaluation.json", out / "figures")
     return summary
 
 
@@ -156,3 +157,30 @@ def _card(c: Corpus, folds: dict[str, Any], summary: dict[str, Any], chosen: str
 
 
 __all__ = ["evaluate_all", "lofo", "model_checks", "threshold_at_fpr"]
+
+
+def write_figures(evaluation_json: Path, directory: Path) -> list[Path]:
+    """SVG figures for docs/dga.md from `dga_evaluation.json`: per-family recall, unseen FPR, adversarial recall."""
+    from nightjar.plots import bar_chart
+    from nightjar.training.card_plots import grouped_bars
+
+    s = json.loads(Path(evaluation_json).read_text())
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = sorted(s["per_family"], key=lambda r: -r["lgbm_recall@0.001"])
+    figs = {
+        "dga_lofo_recall.svg": grouped_bars(
+            [r["family"] for r in rows],
+            {"LightGBM": [r["lgbm_recall@0.001"] for r in rows], "LR 1-4-grams": [r["lr_recall@0.001"] for r in rows]},
+            title="Leave-one-family-out recall at FPR 1e-3 (threshold from benign validation)"),
+        "dga_unseen_fpr.svg": bar_chart([u["source"] for u in s["unseen_benign"]], [u["fpr"] for u in s["unseen_benign"]],
+                                        title="Realised FPR of the shipped threshold on unseen benign sources", value_format="{:.2%}"),
+        "dga_adversarial.svg": bar_chart([a["variant"] for a in s["adversarial"]], [a["recall@1e-3"] for a in s["adversarial"]],
+                                         title="Recall at the shipped threshold: perturbed names", value_format="{:.0%}"),
+    }
+    paths = []
+    for name, svg in figs.items():
+        path = directory / name
+        path.write_text(str(svg), encoding="utf-8")
+        paths.append(path)
+    return paths
