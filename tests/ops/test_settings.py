@@ -78,3 +78,14 @@ def test_every_setting_is_documented() -> None:
     docs = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     missing = [s.name for s in SETTINGS if f"`{s.name}`" not in docs]
     assert not missing, f"undocumented settings in docs/operations.md: {missing}"
+
+
+def test_every_ops_command_and_sink_is_documented() -> None:
+    from nightjar.ops.notify import SINKS
+
+    docs = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    commands = ["nightjar monitor report", "nightjar monitor daily", "nightjar monitor config", "nightjar shadow report",
+                "nightjar shadow label", "--shadow DETECTOR@VERSION", "--if-gate", "--smtp-host", "--smtp-port",
+                "--email-to", "--slack-webhook", "--webhook-url", "X-Nightjar-Signature", "OnCalendar=", "# /etc/cron.d/nightjar"]
+    assert not [c for c in commands if c not in docs]
+    assert not [f"`{k}`" for k in SINKS if f"`{k}`" not in docs]
