@@ -45,8 +45,9 @@ def _say(text: str) -> None:
 
 
 def _figures(summary: dict[str, Any]) -> None:
-    m, t = summary["mean_recall@1e-3"], summary["tpr_at_fpr"]["lgbm"]
-    _say(f"mean leave-one-family-out recall at FPR 1e-3: LightGBM {m['lgbm']:.3f}, LR baseline {m['lr']:.3f}; chosen {summary['chosen']}")
+    m, t = summary["mean_recall@1e-3"], summary["tpr_at_fpr"][summary["model_kind"]]
+    _say(f"mean leave-one-family-out recall at FPR 1e-3: LightGBM {m['lgbm']:.3f}, LR baseline {m['lr']:.3f}, "
+         f"blend {m['blend']:.3f}; best {summary['chosen']}, model scores with {summary['model_kind']}")
     _say(f"TPR at FPR 1e-2 / 1e-3 / 1e-4: {t['0.01']:.3f} / {t['0.001']:.3f} / {t['0.0001']:.3f}")
     _say(f"realised FPR on unseen benign sources: {summary['unseen_pooled_fpr']:.4f} ({summary['unseen_pooled_names']:,} names); "
          f"CDN/telemetry alerts: {summary['cdn_alerts']} of {len(summary['cdn'])}")
@@ -72,12 +73,11 @@ def train(
         hooks.train_command(data, out, register, registry, threads, _say)
         return
     from nightjar.detectors.dga.report import evaluate_all
-    from nightjar.detectors.dga.training import train_detector, write_model
+    from nightjar.detectors.dga.training import write_model
 
     _check(detector)
     _say(f"training dga on {data}")
-    det = train_detector(data, num_threads=threads)
-    summary = evaluate_all(data, out, families=_families(families), det=det, num_threads=threads, log=_say)
+    summary, det = evaluate_all(data, out, families=_families(families), num_threads=threads, log=_say)
     manifest = write_model(det, out / "model", metrics=_manifest_metrics(summary))
     _figures(summary)
     _say(f"model: {manifest.parent}; report: {out / 'dga_evaluation.json'}, card: {out / 'dga_model_card.html'}")
@@ -113,7 +113,7 @@ def evaluate(
     _check(detector)
     det, ref = load_scoring_detector("dga", model)
     _say(f"evaluating {ref} on {data}")
-    summary = evaluate_all(data, out, families=_families(families), det=det, num_threads=threads, log=_say)  # type: ignore[arg-type]
+    summary, _ = evaluate_all(data, out, families=_families(families), det=det, num_threads=threads, log=_say)  # type: ignore[arg-type]
     _figures(summary)
     _say(f"report: {out / 'dga_evaluation.json'}, card: {out / 'dga_model_card.html'}")
 
@@ -125,8 +125,9 @@ def _families(text: str | None) -> list[str] | None:
 def _manifest_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     """The figures a manifest keeps (no raw tables)."""
     keep = ("split", "mean_recall@1e-3", "tpr_at_fpr", "mean_auc", "families_below_0.5", "unseen_pooled_fpr",
-            "unseen_pooled_names", "cdn_alerts", "adversarial", "chosen")
+            "unseen_pooled_names", "cdn_alerts", "adversarial", "chosen", "model_kind")
     metrics = {k: summary[k] for k in keep}
-    metrics["recall@1e-3_per_family"] = {r["family"]: round(r["lgbm_recall@0.001"], 4) for r in summary["per_family"]}
+    kind = summary["model_kind"]
+    metrics["recall@1e-3_per_family"] = {r["family"]: round(r[f"{kind}_recall@0.001"], 4) for r in summary["per_family"]}
     metrics["unseen_benign_fpr"] = {r["source"]: round(r["fpr"], 5) for r in summary["unseen_benign"]}
     return metrics

@@ -67,8 +67,8 @@ class DgaDetector(Detector):
     # --- fit -------------------------------------------------------------------------------------
     def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray) -> Self:
         """Fit on names with boolean labels; the threshold comes from held-out benign names."""
-        if self.model_kind not in ("lgbm", "lr"):
-            raise ConfigError(f"The 'model_kind' parameter of DgaDetector must be 'lgbm' or 'lr'. Got {self.model_kind!r}.")
+        if self.model_kind not in ("lgbm", "lr", "blend"):
+            raise ConfigError(f"The 'model_kind' parameter of DgaDetector must be 'lgbm', 'lr' or 'blend'. Got {self.model_kind!r}.")
         y_all = np.asarray(labels, dtype=bool)
         split = split_names(events[input_column(events)].astype("string").to_numpy(dtype=object, na_value=None))
         ok = (split.reason == None) & (split.label != "")  # noqa: E711

@@ -75,14 +75,12 @@ def fit_fold(c: Corpus, exclude: str | None, seed: int = SEED, num_threads: int 
 
 def both_scores(model: DgaModel, labels: np.ndarray) -> dict[str, np.ndarray]:
     """{"lgbm": ..., "lr": ..., "blend": ...} probabilities for `labels` (blend = mean of the two logits)."""
-    kind = model.kind
-    model.kind = "lgbm"
-    lgbm, feats = model.score(F.encode(labels))
-    model.kind = kind
-    lr_logit = feats["lr_logit"]
-    lgbm_logit = np.log(np.clip(lgbm, 1e-12, 1)) - np.log(np.clip(1 - lgbm, 1e-12, 1))
+    feats = model.features(F.encode(labels))
+    x = np.column_stack([feats[n] for n in model.feature_names])
+    raw = model.booster.predict(x, raw_score=True, num_threads=model.params.get("num_threads", 1))
+    lr = feats["lr_logit"]
     sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
-    return {"lgbm": lgbm, "lr": sig(lr_logit), "blend": sig((lr_logit + lgbm_logit) / 2)}
+    return {"lgbm": sig(raw), "lr": sig(lr), "blend": sig((raw + lr) / 2.0)}
 
 
 @dataclass
@@ -107,13 +105,10 @@ def run_fold(c: Corpus, family: str, seed: int = SEED, num_threads: int = 2, par
     fam = fam.head(TEST_PER_FAMILY)
     pos = both_scores(model, fam["label"].to_numpy(dtype=object))
     res = FoldResult(family, len(fam))
+    unseen = {src: both_scores(model, c.benign.loc[c.benign["source"] == src, "label"].to_numpy(dtype=object)) for src in UNSEEN}
     for kind in KINDS:
         thr = {f"{f:g}": threshold_at_fpr(val[kind], f) for f in FPRS}
         res.recall[kind] = {k: float((pos[kind] >= t).mean()) for k, t in thr.items()}
         res.auc[kind] = float(roc_auc_score(np.r_[np.zeros(len(val[kind])), np.ones(len(pos[kind]))], np.r_[val[kind], pos[kind]]))
-        res.unseen_fpr[kind] = {}
-        for src in UNSEEN:
-            labels = c.benign.loc[c.benign["source"] == src, "label"].to_numpy(dtype=object)
-            s = both_scores(model, labels)[kind]
-            res.unseen_fpr[kind][src] = float((s >= thr[f"{TARGET_FPR:g}"]).mean())
+        res.unseen_fpr[kind] = {src: float((unseen[src][kind] >= thr[f"{TARGET_FPR:g}"]).mean()) for src in UNSEEN}
     return res, {f"{w}_{k}": d[k] for w, d in (("val", val), ("pos", pos)) for k in KINDS}

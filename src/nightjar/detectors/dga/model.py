@@ -59,7 +59,7 @@ def fit_linear(x: sp.csr_matrix, y: np.ndarray, seed: int) -> tuple[np.ndarray, 
 class DgaModel:
     """Fitted parts; build with `fit`, read with `load`."""
 
-    kind: str = "lgbm"  # which model scores: "lgbm" or "lr"
+    kind: str = "lgbm"  # which model scores: "lgbm", "lr" or "blend" (mean of both logits)
     buckets: int = 1 << 16
     alpha: float = 0.5
     params: dict = field(default_factory=dict)
@@ -107,7 +107,10 @@ class DgaModel:
         if self.kind == "lr" or self.booster is None:
             return 1.0 / (1.0 + np.exp(-feats["lr_logit"])), feats
         x = np.column_stack([feats[n] for n in self.feature_names])
-        return self.booster.predict(x, num_threads=self.params.get("num_threads", 1)), feats
+        raw = self.booster.predict(x, raw_score=True, num_threads=self.params.get("num_threads", 1))
+        if self.kind == "blend":  # the mean of the two models' logits
+            raw = (raw + feats["lr_logit"]) / 2.0
+        return 1.0 / (1.0 + np.exp(-raw)), feats
 
     # --- fitting -------------------------------------------------------------------------------
     def fit(self, labels: np.ndarray, y: np.ndarray, benign_labels: np.ndarray, seed: int = 0,

@@ -17,7 +17,8 @@ import numpy as np
 
 from nightjar.detectors.dga import adversarial, corpus
 from nightjar.detectors.dga.detector import DgaDetector, threshold_at_fpr
-from nightjar.detectors.dga.evaluation import FPRS, TARGET_FPR, UNSEEN, Corpus, both_scores, fit_fold, prepare, run_fold
+from nightjar.detectors.dga import features as F
+from nightjar.detectors.dga.evaluation import FPRS, KINDS, TARGET_FPR, UNSEEN, Corpus, fit_fold, prepare, run_fold
 from nightjar.detectors.dga.training import SEED, detector_from_model
 
 SPLIT = ("leave-one-family-out over every DGArchive and andrewaeva family (names deduplicated; train without the family, "
@@ -49,7 +50,7 @@ def _folds(c: Corpus, families: list[str], params: dict | None, num_threads: int
 def lofo(c: Corpus, families: list[str], params: dict | None = None, num_threads: int = 2, log: Any = print,
          workers: int = 2) -> dict[str, Any]:
     """Every fold; per family recall / AUC for both models, and pooled benign-percentile scores."""
-    rows, pooled = [], {"lgbm": ([], []), "lr": ([], [])}
+    rows, pooled = [], {k: ([], []) for k in KINDS}
     fams: list[str] = []
     t = time.perf_counter()
     for fam, (res, raw) in zip(families, _folds(c, families, params, num_threads, workers)):
@@ -57,9 +58,9 @@ def lofo(c: Corpus, families: list[str], params: dict | None = None, num_threads
         rows.append({"family": fam, "n_test": res.n_test,
                      **{f"lgbm_recall@{k}": v for k, v in res.recall["lgbm"].items()}, "lgbm_auc": res.auc["lgbm"],
                      **{f"lr_recall@{k}": v for k, v in res.recall["lr"].items()}, "lr_auc": res.auc["lr"],
-                     "blend_recall@0.001": res.recall["blend"]["0.001"],
+                     **{f"blend_recall@{k}": v for k, v in res.recall["blend"].items()}, "blend_auc": res.auc["blend"],
                      **{f"lgbm_fpr_{k}": v for k, v in res.unseen_fpr["lgbm"].items()}})
-        for kind in ("lgbm", "lr"):
+        for kind in KINDS:
             pooled[kind][0].append(_percentile(raw[f"val_{kind}"], raw[f"val_{kind}"]))
             pooled[kind][1].append(_percentile(raw[f"val_{kind}"], raw[f"pos_{kind}"]))
         fams += [fam] * res.n_test
@@ -73,7 +74,7 @@ def model_checks(c: Corpus, det: DgaDetector) -> dict[str, Any]:
     unseen = []
     for src in UNSEEN:
         b = c.benign[c.benign["source"] == src]
-        s = both_scores(model, b["label"].to_numpy(dtype=object))["lgbm"] if model.kind == "lgbm" else both_scores(model, b["label"].to_numpy(dtype=object))["lr"]
+        s = model.score(F.encode(b["label"].to_numpy(dtype=object)))[0]
         new = ~b["label"].isin(train_regs).to_numpy()
         alerts = b.loc[s >= thr, "domain"].head(8).tolist()
         unseen.append({"source": src, "names": len(b), "fpr": float((s >= thr).mean()), "names_not_in_training": int(new.sum()),
@@ -101,33 +102,40 @@ def model_checks(c: Corpus, det: DgaDetector) -> dict[str, Any]:
 
 
 def evaluate_all(data: Path, out: Path, families: list[str] | None = None, det: DgaDetector | None = None,
-                 params: dict | None = None, num_threads: int = 2, log: Any = print) -> dict[str, Any]:
-    """Run everything and write the JSON report and HTML card into `out`; returns the summary dict."""
+                 params: dict | None = None, num_threads: int = 2, log: Any = print) -> tuple[dict[str, Any], DgaDetector]:
+    """Run everything and write the JSON report, HTML card and figures into `out`; returns (summary, detector).
+
+    Without `det` this is the training recipe: after leave-one-family-out, the full model (every
+    family) is fitted and scores with the model kind that had the best mean recall at FPR 1e-3
+    (LightGBM, LR or their blend; ties go to the simpler one). With `det`, that model is checked.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     c = prepare(data)
     families = families or sorted(f for f in c.dga["family"].unique() if f != "unknown_clicksecurity")
     log(f"leave-one-family-out over {len(families)} families")
     folds = lofo(c, families, params, num_threads, log, workers=max(1, num_threads))
-    if det is None:
-        log("fitting the full model (every family)")
-        det = detector_from_model(c, fit_fold(c, None, SEED, num_threads, params))
-    checks = model_checks(c, det)
     rows = folds["rows"]
+    mean = {k: float(np.mean([r[f"{k}_recall@0.001"] for r in rows])) for k in KINDS}
+    chosen = max(("lr", "blend", "lgbm"), key=lambda k: (round(mean[k], 4), -("lr", "blend", "lgbm").index(k)))
+    if det is None:
+        log(f"fitting the full model (every family); scoring with {chosen}")
+        model = fit_fold(c, None, SEED, num_threads, params)
+        model.kind = chosen
+        det = detector_from_model(c, model)
+    checks = model_checks(c, det)
     summary = {
         "split": SPLIT,
-        "mean_recall@1e-3": {k: float(np.mean([r[f"{k}_recall@0.001"] for r in rows])) for k in ("lgbm", "lr", "blend")},
-        "tpr_at_fpr": {k: {f"{f:g}": float(np.mean([r[f"{k}_recall@{f:g}"] for r in rows])) for f in FPRS} for k in ("lgbm", "lr")},
-        "mean_auc": {k: float(np.mean([r[f"{k}_auc"] for r in rows])) for k in ("lgbm", "lr")},
-        "families_below_0.5": [r["family"] for r in rows if r["lgbm_recall@0.001"] < 0.5],
-        "per_family": rows, **checks,
+        "mean_recall@1e-3": mean,
+        "tpr_at_fpr": {k: {f"{f:g}": float(np.mean([r[f"{k}_recall@{f:g}"] for r in rows])) for f in FPRS} for k in KINDS},
+        "mean_auc": {k: float(np.mean([r[f"{k}_auc"] for r in rows])) for k in KINDS},
+        "families_below_0.5": [r["family"] for r in rows if r[f"{det.model_.kind}_recall@0.001"] < 0.5],
+        "per_family": rows, **checks, "chosen": chosen, "model_kind": det.model_.kind,
     }
-    chosen = "lgbm" if summary["mean_recall@1e-3"]["lgbm"] >= summary["mean_recall@1e-3"]["lr"] else "lr"
-    summary["chosen"] = chosen
     (out / "dga_evaluation.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    _card(c, folds, summary, chosen).write_html(out / "dga_model_card.html")
+    _card(c, folds, summary, det.model_.kind).write_html(out / "dga_model_card.html")
     write_figures(out / "dga_evaluation.json", out / "figures")
-    return summary
+    return summary, det
 
 
 def _card(c: Corpus, folds: dict[str, Any], summary: dict[str, Any], chosen: str) -> Any:
@@ -136,7 +144,8 @@ def _card(c: Corpus, folds: dict[str, Any], summary: dict[str, Any], chosen: str
 
     models = []
     for kind, desc in (("lgbm", "LightGBM on character, 3-gram rarity and dictionary-word features + out-of-fold LR logit"),
-                       ("lr", "logistic regression on hashed character 1-4-grams (baseline)")):
+                       ("lr", "logistic regression on hashed character 1-4-grams (baseline)"),
+                       ("blend", "mean of the LightGBM and LR logits")):
         val, pos = folds["pooled"][kind]
         metrics = evaluate(np.ones(len(pos), bool), pos, validation=(np.zeros(len(val), bool), val), groups=folds["groups"],
                            operating_fpr=TARGET_FPR, split=SPLIT)
@@ -147,7 +156,8 @@ def _card(c: Corpus, folds: dict[str, Any], summary: dict[str, Any], chosen: str
     sources = [DataSource(s.name, s.licence, int((c.benign["source"] == s.name).sum() + (c.dga["family"].notna() & False).sum()),
                           {"dga": "train", "benign_train": "train", "benign_test": "test"}[s.role], s.path) for s in corpus.SOURCES]
     notes = [f"pooled score = benign percentile within each fold; mean leave-one-family-out recall at FPR 1e-3: "
-             f"LightGBM {summary['mean_recall@1e-3']['lgbm']:.3f}, LR {summary['mean_recall@1e-3']['lr']:.3f}",
+             f"LightGBM {summary['mean_recall@1e-3']['lgbm']:.3f}, LR {summary['mean_recall@1e-3']['lr']:.3f}, "
+             f"blend {summary['mean_recall@1e-3']['blend']:.3f}; shipped: {chosen}",
              f"shipped-recipe model: realised FPR on unseen benign sources {summary['unseen_pooled_fpr']:.4f} at threshold {summary['threshold']:.6f}",
              "The DGArchive-derived set is CC BY-NC-SA 4.0: non-commercial."]
     tables = {"leave_one_family_out": summary["per_family"], "unseen_benign": summary["unseen_benign"],

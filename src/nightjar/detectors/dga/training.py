@@ -1,12 +1,14 @@
-"""Training data assembly and the shipped model's recipe (fixed seeds, so figures reproduce)."""
+"""The shipped model's recipe pieces: constants, wrapping a fitted model with its threshold, writing it.
+
+The recipe itself runs in `report.evaluate_all` (what `nightjar train dga` calls): leave-one-family-out
+first, then the full model on every family, scoring with the model kind that did best.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 
 from nightjar.detectors.dga import corpus
 from nightjar.detectors.dga import features as F
@@ -16,29 +18,6 @@ from nightjar.detectors.dga.model import DgaModel
 PER_FAMILY = 6000  # cap per DGA family (generated families have 100k near-identical names)
 SEED = 0
 TRAIN_SOURCES = ["dgarchive_20k", "andrewaeva_generated", "clicksecurity_dga", "majestic_20k", "alexa_100k", "tranco_part"]
-
-
-def training_frame(data: Path, exclude_families: tuple[str, ...] = (), per_family: int = PER_FAMILY, seed: int = SEED) -> tuple[pd.DataFrame, np.ndarray]:
-    """(events with a `domain` and a `family` column, boolean labels): DGA families + benign training sources."""
-    dga = corpus.load_dga(data, per_family=per_family, seed=seed)
-    dga = dga[~dga["family"].isin(exclude_families)]
-    benign = corpus.load_benign(data)
-    benign = benign[benign["role"] == "benign_train"].drop_duplicates("domain")
-    benign = benign[~benign["domain"].isin(set(dga["domain"]))]
-    events = pd.concat([dga[["domain", "family"]], benign[["domain"]].assign(family="benign")], ignore_index=True)
-    labels = (events["family"] != "benign").to_numpy()
-    return events, labels
-
-
-def train_detector(data: Path, model_kind: str = "lgbm", num_threads: int = 2, seed: int = SEED) -> DgaDetector:
-    """The shipped recipe: every family + benign training sources, on the evaluation's corpus split
-    (the same names, validation split and seed as `nightjar evaluate dga`, so the figures match)."""
-    from nightjar.detectors.dga.evaluation import fit_fold, prepare
-
-    c = prepare(data, seed=seed)
-    model = fit_fold(c, None, seed, num_threads)
-    model.kind = model_kind
-    return detector_from_model(c, model, seed)
 
 
 def detector_from_model(c: Any, model: DgaModel, seed: int = SEED) -> DgaDetector:
