@@ -101,17 +101,28 @@ def detector_class(kind: str) -> type[Detector]:
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith(f"nightjar.detectors.{kind}"):
             raise ConfigError(f"detector {kind!r} is not built yet") from exc
-        raise
+        raise DetectorImportError(f"detector {kind!r} needs a module that is not installed: {exc}") from exc
+    except ImportError as exc:
+        raise DetectorImportError(f"detector {kind!r} cannot be imported: {exc}") from exc
     cls: type[Detector] = module.DETECTOR
     return cls
 
 
+class DetectorImportError(ConfigError):
+    """A detector is installed but cannot be imported (a missing optional dependency, a broken install)."""
+
+
 def available_kinds() -> list[str]:
-    """The detector kinds that are installed."""
+    """The detector kinds that are installed; one that fails to import is left out with a warning."""
     found = []
     for kind in KINDS:
         try:
             detector_class(kind)
+        except DetectorImportError as exc:
+            from nightjar.console import warn
+
+            warn(f"{exc}; running without it")
+            continue
         except ConfigError:
             continue
         found.append(kind)
