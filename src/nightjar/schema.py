@@ -170,6 +170,26 @@ DOMAIN_HEADERS = ("dns.question.name", "domain", "domain_name", "fqdn", "host", 
 URL_HEADERS = ("url.full", "url", "uri", "link", "href", "url.original")
 
 
+# Context columns of CSV lists (mail gateway and proxy exports) -> ECS, by lower-cased header.
+LIST_CONTEXT_MAP = {
+    "@timestamp": TIMESTAMP,
+    "timestamp": TIMESTAMP,
+    "time": TIMESTAMP,
+    "datetime": TIMESTAMP,
+    "recipient": "email.to.address",
+    "to": "email.to.address",
+    "sender": "email.from.address",
+    "from": "email.from.address",
+    "user": USER_NAME,
+    "username": USER_NAME,
+    "user.name": USER_NAME,
+    "host.name": HOST_NAME,
+    "client_ip": "source.ip",
+    "src_ip": "source.ip",
+    "source.ip": "source.ip",
+}
+
+
 def zeek_ecs_name(path: str, field: str) -> str:
     """The column name a Zeek field gets in a table of log `path` (e.g. conn, dns)."""
     mapped = ZEEK_COMMON_MAP.get(field) or ZEEK_MAPS.get(path, {}).get(field)

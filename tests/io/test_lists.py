@@ -111,3 +111,21 @@ def test_csv_with_a_hostname_column_of_short_names_is_not_a_domain_list(tmp_path
     path = write(tmp_path, "runs.csv", '"Technique","Hostname","Username"\n"T1048","Server002","admin"\n"T1049","Server003","admin"\n')
     with pytest.raises(InputError, match="runs.csv"):
         read_table(path)
+
+
+def test_context_columns_of_a_mail_log_get_ecs_names(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "mail.csv",
+        "timestamp,recipient,sender,url\n2026-03-02T09:47:00Z,ann@corp.example,x@evil.example,http://a.com/login\n",
+    )
+    table, _ = read_table(path)
+    row = table.to_pylist()[0]
+    assert row["url"] == "http://a.com/login"
+    assert row["email.to.address"] == "ann@corp.example"
+    assert row["@timestamp"].isoformat() == "2026-03-02T09:47:00+00:00"
+
+
+def test_a_time_column_that_is_not_iso_keeps_its_name(tmp_path: Path) -> None:
+    table, _ = read_table(write(tmp_path, "u.csv", "time,url\nyesterday,http://a.com/\n"))
+    assert table.column_names == ["url", "time"]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from nightjar import schema
 from nightjar.io.base import DEFAULT_BATCH_ROWS, Batch, register
@@ -187,4 +188,26 @@ def _csv_batch(rows: list[list[str]], header: list[str], field: str, kind: str, 
     report.ok(len(rows))
     columns = {name: [r[i].strip() or None for r in rows] for i, name in enumerate(header) if name}
     ordered = {field: columns.pop(field), **columns}
-    return Batch(pa.table({k: pa.array(v, pa.string()) for k, v in ordered.items()}), kind, source.name)
+    arrays = {k: pa.array(v, pa.string()) for k, v in ordered.items()}
+    return Batch(pa.table(_with_context_names(arrays)), kind, source.name)
+
+
+def _with_context_names(arrays: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """Context columns (time, recipient, user, client address) under their ECS names, times typed.
+
+    A time column whose values do not all parse as ISO 8601 keeps its own name and text.
+    """
+    out: dict[str, pa.Array] = {}
+    for name, array in arrays.items():
+        ecs = schema.LIST_CONTEXT_MAP.get(name.lower())
+        if ecs is None or ecs in out or ecs in arrays:
+            out[name] = array
+            continue
+        if ecs == schema.TIMESTAMP:
+            try:
+                array = pc.cast(array, pa.timestamp("us", tz="UTC"))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                out[name] = array
+                continue
+        out[ecs] = array
+    return out
