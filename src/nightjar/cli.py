@@ -12,7 +12,7 @@ import typer
 
 from nightjar import __version__
 from nightjar.console import error
-from nightjar.errors import InputError, NightjarError
+from nightjar.errors import InputError, ModelNotFoundError, NightjarError
 
 app = typer.Typer(
     name="nightjar",
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         app(args=argv, standalone_mode=True)
-    except InputError as exc:
+    except (InputError, ModelNotFoundError) as exc:  # bad usage: unreadable input, unknown model or version
         error(str(exc))
         sys.exit(2)
     except NightjarError as exc:

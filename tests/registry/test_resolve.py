@@ -133,3 +133,10 @@ def test_seeding_can_be_switched_off(make_model, tmp_path: Path) -> None:
     assert plain.models() == []
     with pytest.raises(ModelNotFoundError, match="known models: none"):
         resolve_model("toy", plain)
+
+
+def test_registering_first_seeds_the_builtin_as_version_one(registry: Registry, make_model, tmp_path: Path) -> None:
+    _ship(tmp_path, make_model)
+    new = registry.register("toy", "toy", make_model(0.2))
+    assert new.version == 2
+    assert registry.aliases("toy") == {"production": 1, "candidate": 2}

@@ -111,6 +111,7 @@ class Registry:
         given = {"threshold": threshold, "target_fpr": target_fpr, "metrics": metrics, "training_data": training_data,
                  "feature_schema": feature_schema, "params": params}
         meta = {k: v for k, v in given.items() if v is not None}
+        self._seed(name)  # a built-in model is version 1: seed it before allocating the next number
         if numbers := self._numbers(name):
             latest = Manifest.read(self.path(name, numbers[-1]))
             if latest.kind != kind:
