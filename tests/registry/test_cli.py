@@ -95,7 +95,7 @@ def test_main_maps_errors_to_exit_codes(populated: Registry, capsys: pytest.Capt
     assert info.value.code == 1 and "params.json" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["models", "show", "nothing", "--registry", str(populated.root)])
-    assert info.value.code == 1 and "no model named 'nothing'" in capsys.readouterr().err
+    assert info.value.code == 2 and "no model named 'nothing'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["models", "show", "Bad Name", "--registry", str(populated.root)])
     assert info.value.code == 2 and "invalid model name" in capsys.readouterr().err
