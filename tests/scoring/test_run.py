@@ -121,3 +121,18 @@ def test_zeek_dns_log_host_view(tmp_path: Path) -> None:
     assert hosts.loc[0, "host_alert"] and hosts.loc[0, "dga_like_domains"] == 6
     assert hosts.loc[0, "nxdomain_share"] == 1.0
     assert not hosts.loc[1, "host_alert"]
+
+
+def test_ecs_ndjson_dns_events(tmp_path: Path) -> None:
+    src = tmp_path / "dns.ndjson"
+    src.write_text(
+        '{"source": {"ip": "10.0.0.5"}, "dns": {"question": {"name": "xkqzjvwpbtrr.biz"}, "response_code": "NXDOMAIN"}}\n'
+        "not json\n"
+        '{"source.ip": "10.0.0.6", "dns.question.name": "google.com", "dns.answers": [{"data": "1.2.3.4"}]}\n'
+    )
+    out = tmp_path / "o.jsonl"
+    summary = run_score("dga", [src], out, model_spec=MODEL, hosts_out=tmp_path / "h.csv")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["domain"] for r in rows] == ["xkqzjvwpbtrr.biz", "", "google.com"]
+    assert summary.read == 3 and summary.rejected == 1
+    assert rows[1]["score"] is None and rows[1]["alert"] is False

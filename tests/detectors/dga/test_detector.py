@@ -104,3 +104,20 @@ def test_shipped_model_known_dga_alert(shipped: DgaDetector) -> None:
     missed = out.loc[~out["alert"], "domain"].tolist()
     assert len(missed) <= 1, f"missed: {missed}"
     assert out["reasons"].str.contains("DGA-like").sum() >= len(DGA) - 1
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NAMEISH = st.text(alphabet=st.sampled_from(list("abcxyz019-_.ÄéöλЖ中 /:@\t")), max_size=80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_NAMEISH, st.none(), st.text(max_size=300)), max_size=20))
+def test_any_text_never_crashes_and_keeps_rows(small_detector: DgaDetector, values: list[str | None]) -> None:
+    names, score, alert, reasons = small_detector.score_values(np.asarray(values, dtype=object))
+    assert len(score) == len(alert) == len(reasons) == len(values)
+    ok = ~np.isnan(score)
+    assert ((score[ok] >= 0) & (score[ok] <= 1)).all()
+    assert not alert[~ok].any()
+    assert all(isinstance(r, str) and r for r in reasons)
