@@ -21,6 +21,7 @@ def score(
     threshold: float | None = typer.Option(None, "--threshold", help="Alert threshold in 0..1 (default: the model's, chosen for its target FPR)."),
     hosts: str | None = typer.Option(None, "--hosts", help="dga: also write the per-client host view (needs DNS events with source.ip)."),
     trees: str | None = typer.Option(None, "--trees", help="lotl: also write one row per suspicious process tree (.csv, .jsonl, .parquet)."),
+    campaigns: str | None = typer.Option(None, "--campaigns", help="url: also write the alerted URLs grouped into campaigns (one kit on many hosts)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary on stderr."),
 ) -> None:
     """Score records with a detector; rows keep input order, one per input record.
@@ -31,6 +32,7 @@ def score(
         nightjar score dga domains.txt -o scored.csv
         nightjar score dga dns.log -o scored.parquet --hosts hosts.csv
         nightjar score lotl Sysmon.evtx -o scored.csv --trees trees.csv
+        nightjar score url urls.txt -o scored.csv --campaigns campaigns.csv
     """
     from nightjar.scoring import run_score
 
@@ -39,7 +41,7 @@ def score(
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError(f"--threshold must be within 0..1. Got {threshold}.")
     summary = run_score(detector, list(inputs), out, model_spec=model, threshold=threshold, hosts_out=hosts,
-                        views={"trees": trees} if trees else None,
+                        views={k: v for k, v in (("trees", trees), ("campaigns", campaigns)) if v} or None,
                         show_progress=not quiet and str(out) != "-")
     for name, why in summary.skipped_files:
         warn(f"skipped {name}: {why}")
