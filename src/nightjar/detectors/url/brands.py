@@ -53,6 +53,9 @@ class BrandIndex:
         self._set = set(ordered)
         self._near: dict[str, str] = {}
         self._near_cache: dict[str, str | None] = {}
+        # one edit leaves either the first two or the last two characters of a brand (>= 5 letters) intact
+        self._heads = {b[:2] for b in ordered}
+        self._tails = {b[-2:] for b in ordered}
         for b in ordered:
             for d in deletions(b):
                 if len(d) >= MIN_BRAND - 1:
@@ -85,7 +88,7 @@ class BrandIndex:
         plain = unleet(token)
         if plain != token and plain in self._set:
             return plain
-        if len(token) > 40:
+        if len(token) > 40 or (token[:2] not in self._heads and token[-2:] not in self._tails):
             return None
         if token in self._near:  # one insertion into the token makes a brand
             return self._near[token]
@@ -99,7 +102,7 @@ class BrandIndex:
 
     def near_host(self, subdomain: str, label: str) -> str | None:
         """The brand that a token of the host imitates (near miss), or None."""
-        for token in (label, *_SPLIT.split(label), *_SPLIT.split(subdomain)):
+        for token in (label, *label.replace("_", "-").split("-"), *subdomain.replace("_", ".").replace("-", ".").split(".")):
             if token and (hit := self.near(token)):
                 return hit
         return None

@@ -37,10 +37,13 @@ def template(url: str) -> str:
 
 
 def host_shape(host: str, registered: str) -> str:
-    """The host's pattern: its platform (registered domain when it is a hosting suffix, else '*') and subdomain shape."""
+    """The host's pattern, numbers as '#': on a hosting platform (registered domain under a shared suffix such as
+    vercel.app) the tenant name and platform, e.g. `login-#.vercel.app`; elsewhere the subdomain on any domain, `secure-#.*`."""
     sub = host[: -len(registered)].rstrip(".") if registered and host.endswith(registered) else ""
-    platform = registered.split(".", 1)[1] if registered.count(".") >= 2 else "*"
-    return f"{_DIGITS.sub('#', sub) or '-'}|{platform}"
+    if registered.count(".") >= 2:  # tenant.platform.tld
+        tenant, platform = registered.split(".", 1)
+        return _DIGITS.sub("#", ".".join(p for p in (sub, tenant) if p)) + "." + platform
+    return (_DIGITS.sub("#", sub) + ".*") if sub else "*"
 
 
 def campaigns(scored: pd.DataFrame, registered: np.ndarray | None = None, min_hosts: int = 2) -> pd.DataFrame:
@@ -64,7 +67,7 @@ def campaigns(scored: pd.DataFrame, registered: np.ndarray | None = None, min_ho
     rows = []
     for (kind, key), g in frame.groupby(["kind", "key"], sort=False):
         n_regs = g["reg"].nunique()
-        if n_regs < min_hosts or (kind == "host pattern" and key.endswith("|*")):
+        if n_regs < min_hosts or (kind == "host pattern" and (key == "*" or key.startswith("www.") or "." not in key.rstrip("*"))):
             continue
         what = "one kit" if kind == "kit path" else "one host pattern"
         rows.append({"summary": f"{len(g)} URLs, {g['host'].nunique()} hosts, {what}: {key}", "urls": len(g),

@@ -57,6 +57,8 @@ class UrlDetector(Detector):
     kind: ClassVar[str] = "url"
     reads: ClassVar[tuple[str, ...]] = ("url", "http")
     output_columns: ClassVar[tuple[str, ...]] = ("url",)
+    #: summary tables `nightjar score url ... --campaigns OUT` can write (see `summary_view`)
+    summary_views: ClassVar[tuple[str, ...]] = ("campaigns",)
 
     def __init__(self, model_kind: str = "lgbm", n_trees: int = 200, buckets: int = 1 << 16, target_fpr: float = 1e-2,
                  seed: int = 0, num_threads: int = 1, explain_above: float = 0.3) -> None:
@@ -147,6 +149,14 @@ class UrlDetector(Detector):
         out[ALERT] = alert
         out[REASONS] = reasons
         return out
+
+    def summary_view(self, name: str, scored: pd.DataFrame) -> pd.DataFrame:
+        """A summary table of scored rows: "campaigns" = alerted URLs grouped by kit template (see campaigns.py)."""
+        if name != "campaigns":
+            raise ConfigError(f"the url detector has no {name!r} view; known: campaigns")
+        from nightjar.detectors.url.campaigns import campaigns
+
+        return campaigns(scored)
 
     # --- files -----------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:

@@ -83,3 +83,32 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"vs held-out legitimate URLs with paths: ROC-AUC {m['sets'][real]['roc_auc']:.4f}",
         f"worst realised FPR of the shipped threshold on a held-out benign set: {worst['fpr@shipped']:.4f} ({worst['source']})",
     ]
+
+
+def train_command(data: Path, out: Path, register: bool, registry: Path | None, threads: int, log: Any) -> Path:
+    """The `nightjar train url` hook: train, evaluate, write `out/model` and optionally register it as a candidate."""
+    log(f"training url on {data}")
+    manifest, lines = train_and_report(Path(data), Path(out), num_threads=threads, log=log)
+    for line in lines:
+        log(line)
+    log(f"model: {manifest.parent}; report: {Path(out) / 'url_evaluation.json'}, card: {Path(out) / 'url_model_card.html'}")
+    if register:
+        from nightjar.registry import Registry, default_registry
+
+        reg = default_registry() if registry is None else Registry(registry)
+        registered = reg.register("url", "url", Path(out) / "model", alias="candidate", reason="nightjar train url")
+        log(f"registered {registered.ref} as candidate")
+    return manifest
+
+
+def evaluate_command(model: str | None, data: Path, out: Path, threads: int, log: Any) -> list[str]:
+    """The `nightjar evaluate url` hook: evaluate a registered or exported model (the LR baseline is refitted beside it)."""
+    from nightjar.scoring import load_scoring_detector
+
+    det, ref = load_scoring_detector("url", model)
+    log(f"evaluating {ref} on {data}")
+    lines = evaluate_report(det, Path(data), Path(out), num_threads=threads, log=log)
+    for line in lines:
+        log(line)
+    log(f"report: {Path(out) / 'url_evaluation.json'}, card: {Path(out) / 'url_model_card.html'}")
+    return lines
