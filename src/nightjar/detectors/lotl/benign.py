@@ -102,6 +102,11 @@ FOLDERS = {"powershell.exe": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\",
            "explorer.exe": "C:\\Windows\\", "mstsc.exe": "C:\\Windows\\System32\\"}
 
 
+ADMIN_COLUMNS = ["@timestamp", "host.name", "user.name", "event.code", "process.entity_id", "process.pid", "process.name",
+                 "process.executable", "process.command_line", "process.parent.name", "process.parent.executable",
+                 "process.parent.entity_id", "process.pe.original_file_name", "winlog.event_data.IntegrityLevel"]
+
+
 def _exe(name: str) -> str:
     return FOLDERS.get(name, "C:\\Windows\\System32\\") + name
 
@@ -116,7 +121,7 @@ def admin_events(commands: list[tuple[str, str, str]], host: str = "ADMIN-WS01")
                      "process.command_line": cmd, "process.parent.name": parent, "process.parent.executable": _exe(parent),
                      "process.parent.entity_id": f"admin-parent-{i}", "process.pe.original_file_name": name,
                      "winlog.event_data.IntegrityLevel": "High"})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=ADMIN_COLUMNS)
 
 
 def sysmon_modular_events(data: Path) -> pd.DataFrame:

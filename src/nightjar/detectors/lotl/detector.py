@@ -26,14 +26,16 @@ OUTPUT_COLUMNS = ("@timestamp", "host.name", "process.entity_id", "process.pid",
 
 @dataclass
 class Featurised:
-    """Prepared events, the dense features, the token lists and the evidence per event."""
+    """Prepared events, and the features of their distinct rows (`codes` maps each event to its row)."""
 
     prep: pd.DataFrame
+    codes: np.ndarray
+    first: np.ndarray  # index of one event per distinct row
     dense: np.ndarray
     names: list[str]
     tokens: list[list[str]]
     evidence: list[dict[str, Any]]
-    usable: np.ndarray
+    usable: np.ndarray  # per event
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -75,25 +77,34 @@ class LotlDetector(Detector):
 
     # --- features ----------------------------------------------------------------------------------
     def featurise(self, events: pd.DataFrame, knowledge: Knowledge | None = None) -> Featurised:
-        """Features of every event; each distinct (name, command line, executable, original name) is computed once."""
+        """Features of the distinct rows of `events` (same name, command line, paths, parents: same row).
+
+        Telemetry repeats itself, so features, model scores and reasons are computed once per distinct row.
+        """
         know = knowledge or self.knowledge_
         prep = F.prepare(events, self.neutral_parents)
-        keys = prep["name"] + "\0" + prep["cmd"] + "\0" + prep["exe"] + "\0" + prep["ofn"]
-        codes, uniques = pd.factorize(keys)
-        rows, evid, toks = [], [], []
-        for key in uniques:
+        cmd_key = prep["name"] + "\0" + prep["cmd"] + "\0" + prep["exe"] + "\0" + prep["ofn"]
+        row_key = cmd_key + "\0" + prep["parent"] + "\0" + prep["grandparent"] + "\0" + prep["parent_exe"]
+        if self.context:
+            row_key = row_key + "\0" + prep["integrity"] + "\0" + prep["user"]
+        codes, row_uniques = pd.factorize(row_key)
+        first = np.full(len(row_uniques), -1, dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes))[::-1]
+        rows = prep.iloc[first].reset_index(drop=True)
+        ccodes, cmd_uniques = pd.factorize(cmd_key.iloc[first])
+        values, evid, toks = [], [], []
+        for key in cmd_uniques:
             name, cmd, exe, ofn = key.split("\0")
-            values, ev = F.command_features(name, cmd, exe, ofn, know)
-            rows.append(values)
+            v, ev = F.command_features(name, cmd, exe, ofn, know)
+            values.append(v)
             evid.append(ev)
             toks.append(F.tokens(cmd))
-        per = np.asarray(rows, dtype=np.float64).reshape(len(uniques), len(F.NUMERIC))[codes]
-        parts = {**F.relation_features(prep), **(F.context_features(prep) if self.context else {})}
-        dense = np.column_stack([per, *parts.values()]) if len(prep) else np.zeros((0, len(F.NUMERIC) + len(parts)))
-        names = [*F.NUMERIC, *parts]
-        tokens = F.event_tokens(prep, [toks[c] for c in codes], self.parent_tokens)
+        per = np.asarray(values, dtype=np.float64).reshape(len(cmd_uniques), len(F.NUMERIC))[ccodes]
+        parts = {**F.relation_features(rows), **(F.context_features(rows) if self.context else {})}
+        dense = np.column_stack([per, *parts.values()]) if len(rows) else np.zeros((0, len(F.NUMERIC) + len(parts)))
+        tokens = F.event_tokens(rows, [toks[c] for c in ccodes], self.parent_tokens)
         usable = ((prep["cmd"] != "") | (prep["exe"] != "")).to_numpy()
-        return Featurised(prep, dense, names, tokens, [evid[c] for c in codes], usable)
+        return Featurised(prep, codes, first, dense, [*F.NUMERIC, *parts], tokens, [evid[c] for c in ccodes], usable)
 
     # --- fit ---------------------------------------------------------------------------------------
     def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray, groups: np.ndarray | None = None,
@@ -119,7 +130,8 @@ class LotlDetector(Detector):
             params["min_groups"] = 1
         if weights is not None:
             params["weights"] = np.asarray(weights, dtype=np.float64)
-        self.model_ = LotlModel(kind=self.model_kind, params=params).fit(feats.dense, feats.names, feats.tokens, y, groups, self.seed)
+        dense, tokens = feats.dense[feats.codes], [feats.tokens[c] for c in feats.codes]
+        self.model_ = LotlModel(kind=self.model_kind, params=params).fit(dense, feats.names, tokens, y, groups, self.seed)
         self.rarity_ = RarityState(min_history=self.rarity_min_history)
         if validation is not None:
             v_events, v_y = validation
@@ -139,7 +151,9 @@ class LotlDetector(Detector):
         """The model's probability per event, without rarity, thresholds or reasons."""
         self.check_fitted()
         f = self.featurise(events)
-        return self.model_.predict(self.model_.matrix(f.dense, f.tokens), kind)
+        if not len(f.codes):
+            return np.zeros(0)
+        return self.model_.predict(self.model_.matrix(f.dense, f.tokens), kind)[f.codes]
 
     def score(self, events: pd.DataFrame, rarity: bool = True) -> pd.DataFrame:
         """A copy of `events` with the contract columns, `score`, `alert`, `reasons` and `threat.technique.id`.
@@ -149,25 +163,33 @@ class LotlDetector(Detector):
         """
         self.check_fitted()
         f = self.featurise(events)
+        n = len(events)
         x = self.model_.matrix(f.dense, f.tokens)
-        prob = self.model_.predict(x) if len(events) else np.zeros(0)
-        rare, rare_words = (self.rarity_.rarity(f.prep) if rarity and self.rarity_weight > 0 and len(events)
-                            else (np.zeros(len(events)), [""] * len(events)))
+        prob = self.model_.predict(x)[f.codes] if n else np.zeros(0)
+        rare, rare_words = (self.rarity_.rarity(f.prep) if rarity and self.rarity_weight > 0 and n
+                            else (np.zeros(n), [""] * n))
         score = 1.0 / (1.0 + np.exp(-(_logit(prob) + self.rarity_weight * rare)))
         score = np.where(f.usable, score, np.nan)
         alert = np.nan_to_num(score, nan=-1.0) >= self.threshold_
-        reasons = np.full(len(events), LOW, dtype=object)
-        techniques = np.full(len(events), None, dtype=object)
+        reasons = np.full(n, LOW, dtype=object)
+        techniques = np.full(n, None, dtype=object)
         explain = np.flatnonzero(np.nan_to_num(score, nan=-1.0) >= min(self.explain_above, self.threshold_))
-        contrib = self.model_.contributions(x[explain]) if len(explain) else np.zeros((0, x.shape[1]))
+        rows = np.unique(f.codes[explain])
+        alerted = np.unique(f.codes[alert])  # the model's own contributions (costly) only for alerting rows
+        contrib = self.model_.contributions(x[alerted]) if len(alerted) else np.zeros((0, x.shape[1]))
+        where = {int(r): k for k, r in enumerate(alerted)}
         names = self.model_.feature_names
-        p = f.prep
-        for k, i in enumerate(explain):
-            name, parent = p["name"].iat[i], p["parent"].iat[i]
-            words, ids = evidence_phrases(name, parent, p["grandparent"].iat[i], p["exe"].iat[i], f.evidence[i])
-            words += model_phrases(contrib[k], x[i].toarray().ravel(), names, name, parent)
+        p = f.prep.iloc[f.first[rows]] if len(rows) else f.prep.iloc[:0]
+        words_of: dict[int, tuple[list[str], list[str]]] = {}
+        for r, name, parent, gparent, exe in zip(rows, p["name"], p["parent"], p["grandparent"], p["exe"]):
+            words, ids = evidence_phrases(name, parent, gparent, exe, f.evidence[r])
+            if int(r) in where:
+                words += model_phrases(contrib[where[int(r)]], x[r].toarray().ravel(), names, name, parent)
+            words_of[int(r)] = (words, ids)
+        for i in explain:
+            words, ids = words_of[int(f.codes[i])]
             if rare[i] > 0:
-                words.append(rare_words[i])
+                words = [*words, rare_words[i]]
             reasons[i] = "; ".join(dict.fromkeys(words)) or "model score"
             if alert[i] and ids:
                 techniques[i] = ",".join(ids)

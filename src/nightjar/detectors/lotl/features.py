@@ -41,6 +41,8 @@ _URL = re.compile(r"\b(?:https?|ftp)://", re.I)
 _IP = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 _UNC = re.compile(r"\\\\[a-z0-9_.$-]+\\", re.I)
 _CASE = re.compile(r"[a-z][A-Z][a-z]")
+_ALNUM = re.compile(r"[a-z0-9]")
+_UPPER = re.compile(r"[A-Z]")
 _CONCAT = re.compile(r"['\"]\s*\+\s*['\"]")
 _ENVSLICE = re.compile(r"%[a-z_]+:~", re.I)
 _NORMALISE = [
@@ -135,8 +137,8 @@ def command_features(name: str, cmd: str, exe: str, ofn: str, know: Knowledge) -
     ofn_low = ofn.lower().removesuffix(".mui")
     renamed = bool(ofn_low) and ofn_low != name and (ofn_low in know.patterns or ofn_low in know.locations)
     n = len(cmd)
-    alnum = sum(ch.isalnum() for ch in head)
-    upper = sum(ch.isupper() for ch in head)
+    alnum = len(_ALNUM.findall(head))
+    upper = len(_UPPER.findall(cmd[:8192]))
     values = [
         math.log1p(n), entropy(head), 1 - alnum / max(len(head), 1), upper / max(len(head), 1), float(len(head.split())),
         float(head.count("^")), float(head.count("`")), float(len(_CONCAT.findall(head))), float(len(_ENVSLICE.findall(head))),

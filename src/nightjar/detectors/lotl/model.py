@@ -90,9 +90,11 @@ class LotlModel:
         """Per-feature contributions (log-odds) of each row, for the reasons."""
         if self.kind == "lr" or self.booster is None:
             return self._scaled(x).multiply(self.lr_weights).toarray()
-        c = self.booster.predict(x, pred_contrib=True, num_threads=self.params.get("num_threads", 1))
-        c = c.toarray() if sp.issparse(c) else np.asarray(c)
-        return c[:, :-1]
+        parts = []
+        for start in range(0, x.shape[0], 1024):  # dense chunks: LightGBM's sparse contribution output is slow
+            dense = x[start:start + 1024].toarray()
+            parts.append(np.asarray(self.booster.predict(dense, pred_contrib=True, num_threads=self.params.get("num_threads", 1)))[:, :-1])
+        return np.vstack(parts) if parts else np.zeros((0, x.shape[1]))
 
     # --- fitting -------------------------------------------------------------------------------
     def fit(self, dense: np.ndarray, dense_names: list[str], token_lists: list[list[str]], y: np.ndarray,

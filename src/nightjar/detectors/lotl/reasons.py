@@ -71,9 +71,10 @@ def phrase(feature: str, name: str, parent: str) -> str:
 
 def model_phrases(contrib: np.ndarray, values: np.ndarray, names: list[str], name: str, parent: str, k: int = 3) -> list[str]:
     """The `k` features that pushed this score up most (present features only), in words."""
-    order = np.argsort(-contrib)
+    top = min(12, len(contrib))
+    part = np.argpartition(-contrib, top - 1)[:top] if top else np.zeros(0, dtype=int)
     out: list[str] = []
-    for j in order[: 12]:
+    for j in part[np.argsort(-contrib[part])]:
         if contrib[j] <= 0 or len(out) >= k:
             break
         feat = names[j]

@@ -1,0 +1,101 @@
+"""Benchmark of `nightjar score lotl` on one core: events per second, features included.
+
+Cases (inputs built in a temporary folder from the shared datasets; nothing is written to the repo):
+- detector_score: LotlDetector.score on an in-memory table of 200k Atomic-EVTX + OTRF events (features,
+  model, rarity, reasons); the events repeat, as real process telemetry does.
+- detector_score_unique: the same on 20k events whose command lines are all distinct (worst case).
+- run_score_csv / run_score_ndjson: `run_score` end to end (read, score, write CSV) on the 200k events
+  written as a process CSV and as flat ECS NDJSON.
+- run_score_evtx: `run_score` on a 100k-record EVTX written with tests/fixtures/evtx_writer.py from the
+  Atomic-EVTX Sysmon exports (bench/windows_readers.py builds it), to compare with the reader alone.
+
+One core: os.sched_setaffinity(0, {0}), LightGBM num_threads=1, Arrow single-threaded.
+Run: python bench/lotl.py [--rows 200000] [--no-evtx]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("NIGHTJAR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+MODEL = ROOT / "src" / "nightjar" / "models" / "lotl"
+
+
+def _one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+
+
+def _events(rows: int) -> pd.DataFrame:
+    from nightjar.io import read_table
+
+    parts = [read_table(SHARED / "lotl/atomic_evtx/atomic_evtx_process_creation.csv.gz")[0].to_pandas(),
+             read_table(SHARED / "lotl/otrf_security_datasets/otrf_process_creation.csv.gz")[0].to_pandas()]
+    from nightjar.io.process_events import PROCESS_SCHEMA
+
+    base = pd.concat([p[[c for c in PROCESS_SCHEMA.names if c in p.columns]] for p in parts], ignore_index=True)
+    reps = rows // len(base) + 1
+    return pd.concat([base] * reps, ignore_index=True).iloc[:rows].reset_index(drop=True)
+
+
+def _timed(case: str, work, rows: int) -> None:
+    start, cpu = time.perf_counter(), time.process_time()
+    work()
+    wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    print(f"{case:24s} {rows:>9,} events  {wall:7.2f} s  {rows / wall:>10,.0f} events/s  {rows / cpu_s:>10,.0f} events/CPU-s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--no-evtx", action="store_true")
+    args = parser.parse_args()
+    _one_core()
+    from nightjar.detectors.lotl import LotlDetector
+    from nightjar.scoring import run_score
+
+    det = LotlDetector.load(MODEL)
+    det.model_.params["num_threads"] = 1
+    events = _events(args.rows)
+    det.score(events.iloc[:1000])  # warm-up
+    _timed("detector_score", lambda: det.score(events), len(events))
+    unique = events.iloc[:20_000].copy()
+    unique["process.command_line"] = unique["process.command_line"].fillna("") + " #" + np.arange(len(unique)).astype(str)
+    _timed("detector_score_unique", lambda: det.score(unique), len(unique))
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        events.to_csv(t / "events.csv", index=False)
+        flat = events.assign(**{"@timestamp": events["@timestamp"].astype(str)})
+        flat.to_json(t / "events.ndjson", orient="records", lines=True)
+        for case, path in (("run_score_csv", t / "events.csv"), ("run_score_ndjson", t / "events.ndjson")):
+            fresh = LotlDetector.load(MODEL)
+            fresh.model_.params["num_threads"] = 1
+            _timed(case, lambda p=path, d=fresh: run_score("lotl", [p], t / "out.csv", detector=d), len(events))
+        if not args.no_evtx:
+            from bench.windows_readers import build_evtx
+
+            evtx = build_evtx(t)
+            from nightjar.io import Reading
+
+            reading = Reading([evtx], show_progress=False)
+            _timed("evtx_reader_only", lambda: sum(b.table.num_rows for b in reading), 100_000)
+            fresh = LotlDetector.load(MODEL)
+            fresh.model_.params["num_threads"] = 1
+            _timed("run_score_evtx", lambda: run_score("lotl", [evtx], t / "out_evtx.csv", detector=fresh), 100_000)
+
+
+if __name__ == "__main__":
+    main()
