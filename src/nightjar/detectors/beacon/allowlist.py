@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from nightjar.detectors.beacon.addresses import AddressCoder, in_networks
 from nightjar.errors import ConfigError, Location
 
 KINDS = ("port", "domain", "cidr", "ip")
@@ -66,21 +68,23 @@ class Allowlist:
         except ValueError as exc:
             raise ConfigError(f"bad allowlist {kind} {value!r}: {exc}", where) from None
 
-    def match(self, dst_ip: np.ndarray, dst_port: np.ndarray, transport: np.ndarray, domain: np.ndarray) -> np.ndarray:
-        """The label of the first entry covering each pair, or None."""
-        n = len(dst_ip)
+    def match(self, dst_code: np.ndarray, coder: AddressCoder, dst_port: np.ndarray, transport: np.ndarray,
+              domain: np.ndarray) -> np.ndarray:
+        """The label of the first entry covering each pair (destination address codes), or None."""
+        n = len(dst_code)
         out = np.full(n, None, dtype=object)
         for (port, proto), label in self.ports.items():
             hit = (dst_port == port) & ((transport == proto) if proto != "*" else True)
             out[hit & (out == None)] = label  # noqa: E711
         if self.domains:
-            for i, name in enumerate(domain):
-                if out[i] is None and isinstance(name, str) and name:
+            for i in np.flatnonzero(pd.notna(domain) & (out == None)):  # noqa: E711
+                name = domain[i]
+                if isinstance(name, str) and name:
                     out[i] = self._domain_label(name.lower().rstrip("."))
         if self.networks:
-            uniq, inverse = np.unique(dst_ip.astype(str), return_inverse=True)
-            labels = np.array([self._ip_label(ip) for ip in uniq], dtype=object)[inverse]
-            fill = (out == None) & (labels != None)  # noqa: E711
+            hit = in_networks(dst_code, coder, [net for net, _ in self.networks])
+            labels = np.array([label for _, label in self.networks] + [None], dtype=object)[hit]
+            fill = (out == None) & (hit >= 0)  # noqa: E711
             out[fill] = labels[fill]
         return out
 
@@ -91,13 +95,6 @@ class Allowlist:
             if hit:
                 return hit
         return None
-
-    def _ip_label(self, text: str) -> str | None:
-        try:
-            ip = ipaddress.ip_address(text)
-        except ValueError:
-            return None
-        return next((label for net, label in self.networks if ip.version == net.version and ip in net), None)
 
 
 def env_paths() -> list[Path]:

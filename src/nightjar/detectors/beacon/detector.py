@@ -6,6 +6,7 @@ then asks for one row per pair (`finish(accumulator)`), highest score first.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -13,12 +14,14 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
-from nightjar.detectors.beacon.allowlist import DEFAULT_INTERNAL, Allowlist, env_paths, internal_mask
+from nightjar.detectors.beacon.addresses import AddressCoder, in_networks
+from nightjar.detectors.beacon.allowlist import DEFAULT_INTERNAL, Allowlist, env_paths
 from nightjar.detectors.beacon.model import SUBSCORES, BeaconModel
-from nightjar.detectors.beacon.pairs import PairAccumulator
-from nightjar.detectors.beacon.reasons import explain, notes
+from nightjar.detectors.beacon.pairs import TRANSPORTS, PairAccumulator
+from nightjar.detectors.beacon.reasons import brief, explain, notes
 from nightjar.detectors.beacon.rows import KIND, pair_table
 from nightjar.errors import ConfigError
 
@@ -48,8 +51,9 @@ class BeaconDetector(Detector):
     aggregates: ClassVar[bool] = True
 
     def __init__(self, min_connections: int = 4, internal_ranges: tuple[str, ...] = DEFAULT_INTERNAL,
-                 allowlist: tuple[str, ...] = (), default_allowlist: bool = True) -> None:
+                 allowlist: tuple[str, ...] = (), default_allowlist: bool = True, explain_top: int = 500) -> None:
         self.min_connections = min_connections
+        self.explain_top = explain_top
         self.internal_ranges = internal_ranges
         self.allowlist = allowlist
         self.default_allowlist = default_allowlist
@@ -57,6 +61,8 @@ class BeaconDetector(Detector):
     def _validate(self) -> None:
         if not isinstance(self.min_connections, int) or self.min_connections < 3:
             raise ConfigError(f"The 'min_connections' parameter of BeaconDetector must be an int >= 3. Got {self.min_connections!r}.")
+        if not isinstance(self.explain_top, int) or self.explain_top < 0:
+            raise ConfigError(f"The 'explain_top' parameter of BeaconDetector must be an int >= 0. Got {self.explain_top!r}.")
 
     # --- fit -------------------------------------------------------------------------------------
     def fit(self, events: pd.DataFrame | None = None, labels: pd.Series | np.ndarray | None = None,
@@ -86,16 +92,25 @@ class BeaconDetector(Detector):
         return self.finish(acc)
 
     def finish(self, acc: PairAccumulator) -> pd.DataFrame:
-        """Score every pair of the accumulated state; rows sorted by score, highest first."""
+        """Score every pair of the accumulated state; rows sorted by score, highest first.
+
+        Everything is vectorised over pairs; reasons in full words are written for the
+        `explain_top` highest-scoring pairs and every alert or long connection, a short count-and-gap
+        line for the rest.
+        """
         self.check_fitted()
         self._validate()
-        table, facts = pair_table(acc)
+        table, facts = pair_table(acc, self.min_connections)
         self.facts_ = {**facts, **{k: v for k, v in vars(acc.counts).items() if k != "other"}}
         self.notes_ = [notes(self.facts_, len(table))]
         if table.empty:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in (*OUTPUT, SCORE, ALERT, REASONS, *EXTRA)})
+        coder = acc.addresses
         stats = {k: table[k].to_numpy(dtype=np.float64) for k in table.columns if table[k].dtype.kind == "f"}
-        stats["prevalence"] = self._prevalence(table)
+        src_code, dst_code = table["source.code"].to_numpy(dtype=np.int64), table["destination.code"].to_numpy(dtype=np.int64)
+        kind = table[KIND].to_numpy(dtype=object)
+        domain = table["destination.domain"].to_numpy(dtype=object)
+        stats["prevalence"] = self._prevalence(src_code, dst_code, kind, domain, coder)
         combined, subs = self.model_.score(stats)
         enough = stats["connections"] >= self.min_connections
         beacon = np.where(enough, combined, 0.0)
@@ -103,41 +118,73 @@ class BeaconDetector(Detector):
         m = self.model_
         long = stats["held_open_s"] >= m.long_connection_s
         duration = np.clip(stats["held_open_s"] / window, 0, 1)
-        labels = self._allowlist().match(table["destination.ip"].to_numpy(dtype=object), table["destination.port"].fillna(-1).to_numpy(),
-                                         table["network.transport"].fillna("").to_numpy(dtype=object), table["destination.domain"].to_numpy(dtype=object))
+        port = table["destination.port"].to_numpy(dtype=np.int64)
+        transport = np.array(TRANSPORTS, dtype=object)[table["proto"].to_numpy(dtype=np.int64)]
+        labels = self._allowlist().match(dst_code, coder, port, transport, domain)
         allowed = labels != None  # noqa: E711
         final = np.maximum(beacon, np.where(long, duration, 0.0))
-        final = np.where(allowed, final * m.allowlist_factor, final)
-        out = pd.DataFrame({c: table[c] for c in OUTPUT})
-        out["connections"] = stats["connections"].astype(np.int64)
-        out[SCORE] = np.round(final, 6)
-        out[ALERT] = out[SCORE] >= self.threshold_
-        for name in SUBSCORES:
-            out[f"score.{name}"] = np.round(subs[name], 4)
-        out["score.beacon"], out["score.duration"] = np.round(beacon, 4), np.round(duration, 4)
-        out["long_connection"], out["allowlisted"] = long, np.where(allowed, labels, "")
-        out[KIND], out["destination.is_proxy"], out["network.transport"] = table[KIND], table["destination.is_proxy"], table["network.transport"]
-        out["interval.median_s"], out["interval.mad_s"] = np.round(stats["gap_median"], 3), np.round(stats["gap_mad"], 3)
-        out["bytes.median"] = stats["size_median"]
-        out["held_open_s"], out["longest_connection_s"] = np.round(stats["held_open_s"], 3), np.round(stats["longest_s"], 3)
+        final = np.round(np.where(allowed, final * m.allowlist_factor, final), 6)
+        alert = final >= self.threshold_
+        order = np.lexsort((-stats["connections"], -final))
+        detail = np.zeros(len(final), dtype=bool)
+        detail[order[: self.explain_top]] = True
+        detail |= alert | long
+        sel = np.flatnonzero(detail)
+        ident = {KIND: kind, "destination.is_proxy": table["destination.is_proxy"].to_numpy(), "destination.port": port,
+                 "destination.ip": lambda i: coder.decode(dst_code[i:i + 1])[0].as_py()}
+        explained = explain(stats, subs, long, labels, ident, window, self.min_connections, sel)
+        reasons = np.full(len(final), None, dtype=object)
+        reasons[sel] = explained
+        reasons = reasons[order]
+        short = brief(stats["connections"][order], stats["gap_median"][order], self.min_connections)
+        reasons_arr = pc.if_else(pa.array(reasons != None), pa.array(np.where(reasons != None, reasons, ""), pa.string()), short)  # noqa: E711
+        dst_ip = coder.decode(dst_code[order])
+        dom_rows = np.flatnonzero(kind[order] == "domain")
+        if len(dom_rows):
+            members = table["members"].to_numpy(dtype=object)[order]
+            texts = np.array(dst_ip.to_numpy(zero_copy_only=False), dtype=object)
+            for i in dom_rows:
+                shown = coder.decode(np.asarray(members[i][:3])).to_pylist()
+                texts[i] = ",".join(shown) + (f" (+{len(members[i]) - 3})" if len(members[i]) > 3 else "")
+            dst_ip = pa.array(texts, pa.string())
         t0 = pd.Timestamp(int(facts["start_us"]), unit="us", tz="UTC")
-        out["first_seen"] = t0 + pd.to_timedelta(stats["first_s"], unit="s")
-        out["last_seen"] = t0 + pd.to_timedelta(stats["last_s"], unit="s")
-        out["prevalence"] = np.round(stats["prevalence"], 4)
-        out[REASONS] = explain(stats, subs, beacon, long, labels, table, window, self.min_connections, self.threshold_)
-        order = np.lexsort((-stats["connections"], -out[SCORE].to_numpy()))
-        return out.iloc[order].reset_index(drop=True)
 
-    def _prevalence(self, table: pd.DataFrame) -> np.ndarray:
+        def col(x: np.ndarray, digits: int | None = None) -> np.ndarray:
+            x = x[order]
+            return np.round(x, digits) if digits is not None else x
+
+        p = port[order]
+        data: dict[str, Any] = {
+            "source.ip": coder.decode(src_code[order]).to_pandas(), "destination.ip": dst_ip.to_pandas(),
+            "destination.port": pd.array(np.where(p >= 0, p, 0), dtype="Int64"),
+            "destination.domain": pa.array(domain[order], pa.string(), from_pandas=True).to_pandas(),
+            "connections": col(stats["connections"]).astype(np.int64), SCORE: col(final), ALERT: col(alert),
+            REASONS: reasons_arr.to_pandas(),
+            **{f"score.{name}": col(np.where(enough, subs[name], np.nan), 4) for name in SUBSCORES},
+            "score.beacon": col(beacon, 4), "score.duration": col(duration, 4), "long_connection": col(long),
+            "allowlisted": col(np.where(allowed, labels, "")), KIND: col(kind),
+            "destination.is_proxy": col(table["destination.is_proxy"].to_numpy()), "network.transport": col(transport),
+            "interval.median_s": col(stats["gap_median"], 3), "interval.mad_s": col(stats["gap_mad"], 3),
+            "bytes.median": col(stats["size_median"]), "held_open_s": col(stats["held_open_s"], 3),
+            "longest_connection_s": col(stats["longest_s"], 3),
+            "first_seen": t0 + pd.to_timedelta(col(stats["first_s"]), unit="s"),
+            "last_seen": t0 + pd.to_timedelta(col(stats["last_s"]), unit="s"), "prevalence": col(stats["prevalence"], 4),
+        }
+        out = pd.DataFrame(data)
+        if (p < 0).any():
+            out.loc[p < 0, "destination.port"] = pd.NA
+        return out[[*OUTPUT, SCORE, ALERT, REASONS, *EXTRA]]
+
+    def _prevalence(self, src: np.ndarray, dst: np.ndarray, kind: np.ndarray, domain: np.ndarray, coder: AddressCoder) -> np.ndarray:
         """Share of internal sources that talk to each pair's destination (0 with too few sources)."""
-        internal = internal_mask(table["source.ip"].to_numpy(dtype=object), self.internal_ranges)
-        sources = table.loc[internal, "source.ip"].nunique()
+        nets = [ipaddress.ip_network(r, strict=False) for r in self.internal_ranges]
+        internal = in_networks(src, coder, nets) >= 0
+        sources = len(np.unique(src[internal]))
         if sources < self.model_.min_internal_sources:
-            return np.zeros(len(table))
-        dest = np.where(table[KIND] == "address", table["destination.ip"].astype(str), table["destination.domain"].astype(str))
-        frame = pd.DataFrame({"dest": dest, "src": table["source.ip"], "internal": internal})
-        per = frame[frame["internal"]].groupby("dest")["src"].nunique()
-        return (pd.Series(dest).map(per).fillna(0).to_numpy(dtype=np.float64)) / sources
+            return np.zeros(len(src))
+        dest = pd.Series(np.where(kind == "address", dst.astype(str), domain.astype(str)))
+        per = pd.DataFrame({"dest": dest[internal].to_numpy(), "src": src[internal]}).groupby("dest")["src"].nunique()
+        return dest.map(per).fillna(0).to_numpy(dtype=np.float64) / sources
 
     def _allowlist(self) -> Allowlist:
         al = Allowlist()

@@ -2,8 +2,9 @@
 
 Every function takes connections sorted by (`group`, time): `group` is the pair index of each
 connection (non-decreasing), so a pair's connections are one contiguous run. No Python loop runs per
-connection or per pair: group-wise quantiles come from one lexsort, group-wise sums from
-`np.add.reduceat`, group-wise unions from a running maximum over offset times.
+connection or per pair: group-wise quantiles come from one `np.sort` of (group, value) packed into
+an int64 key, group-wise sums from `np.bincount`, group-wise unions from a running maximum over
+offset times.
 
 The statistics (see docs/beacon.md for why each one):
 - intervals: median, quartiles, MAD of the gaps between consecutive connections; Bowley skew;
@@ -46,13 +47,37 @@ def group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarra
     return np.bincount(group, weights=values, minlength=n_groups)
 
 
-def group_quantiles(values: np.ndarray, group: np.ndarray, n_groups: int, qs: tuple[float, ...]) -> np.ndarray:
-    """Linear-interpolated quantiles `qs` of `values` per group: shape (len(qs), n_groups), NaN if empty."""
+def sort_within(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """`values` sorted within each run of a sorted `group` array (runs keep their places).
+
+    Non-negative integer values are packed with the group into one int64 key and sorted with
+    `np.sort` (no permutation needed); anything else falls back to a lexsort.
+    """
+    if len(values) == 0:
+        return values
+    if values.dtype.kind in "iu" and values.min() >= 0:
+        span = int(values.max()) + 1
+        if (int(group[-1]) + 1) * span < (1 << 62):
+            key = group.astype(np.int64) * span + values.astype(np.int64)
+            return np.sort(key) - group.astype(np.int64) * span
+    return values[np.lexsort((values, group))]
+
+
+def group_quantiles(values: np.ndarray, group: np.ndarray, n_groups: int, qs: tuple[float, ...],
+                    presorted: bool = False) -> np.ndarray:
+    """Linear-interpolated quantiles `qs` of `values` per group: shape (len(qs), n_groups), NaN if empty.
+
+    `group` must be sorted unless `presorted` is False and it is not (then one lexsort orders it).
+    """
     out = np.full((len(qs), n_groups), np.nan)
     if len(values) == 0:
         return out
-    order = np.lexsort((values, group))
-    v, g = values[order], group[order]
+    if len(group) > 1 and np.any(group[1:] < group[:-1]):
+        order = np.lexsort((values, group))
+        v, g = values[order], group[order]
+    else:
+        v, g = (values if presorted else sort_within(values, group)), group
+    v = v.astype(np.float64)
     runs = Runs.of(g, n_groups)
     has = runs.counts > 0
     for i, q in enumerate(qs):
@@ -87,12 +112,18 @@ class Intervals:
 
 
 def intervals(group: np.ndarray, ts: np.ndarray, n_groups: int) -> Intervals:
-    """Statistics of the gaps between consecutive connections of each pair (`ts` in seconds)."""
+    """Statistics of the gaps between consecutive connections of each pair, in seconds.
+
+    `ts`: int64 µs (or float seconds, rounded to µs), sorted by (`group`, time).
+    """
+    if ts.dtype.kind == "f":
+        ts = np.round(ts * 1e6).astype(np.int64)
     same = group[1:] == group[:-1] if len(ts) > 1 else np.zeros(0, dtype=bool)
     gaps = np.diff(ts)[same]
     g = group[1:][same]
-    q1, med, q3 = group_quantiles(gaps, g, n_groups, (0.25, 0.5, 0.75))
-    dev = np.abs(gaps - med[g])
+    gaps = sort_within(gaps, g)  # order within a pair does not matter for any statistic below
+    q1, med, q3 = group_quantiles(gaps, g, n_groups, (0.25, 0.5, 0.75), presorted=True)
+    dev = np.round(np.abs(gaps - med[g])).astype(np.int64)
     (mad,) = group_quantiles(dev, g, n_groups, (0.5,))
     iqr = q3 - q1
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -104,7 +135,7 @@ def intervals(group: np.ndarray, ts: np.ndarray, n_groups: int) -> Intervals:
     with np.errstate(invalid="ignore", divide="ignore"):
         conc = group_sum(inside, g, n_groups) / n
     skew = np.where(n > 0, skew, np.nan)
-    return Intervals(med, q1, q3, mad, skew, conc, n)
+    return Intervals(med / 1e6, q1 / 1e6, q3 / 1e6, mad / 1e6, skew, conc, n)
 
 
 @dataclass
@@ -118,13 +149,14 @@ class Sizes:
 
 def sizes(group: np.ndarray, sent: np.ndarray, n_groups: int) -> Sizes:
     """Regularity of bytes sent (missing sizes count as not matching)."""
-    ok = ~np.isnan(sent)
-    (med,) = group_quantiles(sent[ok], group[ok], n_groups, (0.5,))
+    ok = np.isfinite(sent)
+    whole = np.round(np.clip(sent[ok], 0, 1e15)).astype(np.int64)
+    (med,) = group_quantiles(whole, group[ok], n_groups, (0.5,))
     near = np.abs(sent - med[group]) <= np.maximum(SIZE_TOLERANCE * med[group], SIZE_SLACK)
     counts = np.bincount(group, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         match = group_sum(near.astype(np.float64), group, n_groups) / counts
-    return Sizes(med, match, group_sum(np.nan_to_num(sent), group, n_groups))
+    return Sizes(med, match, group_sum(np.where(ok, sent, 0.0), group, n_groups))
 
 
 def coverage(group: np.ndarray, ts: np.ndarray, n_groups: int, start: float, window: float,
@@ -149,11 +181,16 @@ def coverage(group: np.ndarray, ts: np.ndarray, n_groups: int, start: float, win
 
 
 def held_open(group: np.ndarray, ts: np.ndarray, duration: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """(time covered by the union of [start, start + duration] spans, longest single span) per pair."""
+    """(time covered by the union of [start, start + duration] spans, longest single span) per pair.
+
+    Any order; `ts` and `duration` in seconds.
+    """
     d = np.nan_to_num(np.clip(duration, 0, None), nan=0.0)
     longest = np.zeros(n_groups)
     if len(ts) == 0:
         return np.zeros(n_groups), longest
+    order = np.lexsort((ts, group))
+    group, ts, d = group[order], ts[order], d[order]
     np.maximum.at(longest, group, d)
     # running maximum of end times within each pair: offset every pair far beyond the previous one
     offset = group.astype(np.float64) * (float(np.nanmax(ts + d) - np.nanmin(ts)) + 1.0) * 2
@@ -166,28 +203,24 @@ def held_open(group: np.ndarray, ts: np.ndarray, duration: np.ndarray, n_groups:
     return group_sum(np.clip(new_part, 0, None), group, n_groups), longest
 
 
-def pair_statistics(group: np.ndarray, ts_us: np.ndarray, sent: np.ndarray, duration: np.ndarray,
-                    answered: np.ndarray, n_groups: int, start_us: int, window_s: float) -> dict[str, np.ndarray]:
-    """Every per-pair statistic the model uses, from connections in any order.
+def pair_statistics(group: np.ndarray, ts_us: np.ndarray, sent: np.ndarray | None, n_groups: int, start_us: int,
+                    window_s: float) -> dict[str, np.ndarray]:
+    """Every per-pair timing and size statistic, from connections sorted by (`group`, time).
 
-    Connections with the same pair and start time are duplicates: only the longest counts (the number
-    dropped is returned under `duplicates`, a scalar in a 1-element array).
+    `group` runs over 0..n_groups-1; `sent` None skips the size statistics. Connections with the same pair and start time are duplicates:
+    only the first counts (the number dropped is returned under `duplicates`, a 1-element array).
     """
-    order = np.lexsort((-np.nan_to_num(duration.astype(np.float64), nan=-1.0), ts_us, group))  # longest record first
-    group, ts_us = group[order].astype(np.int64), ts_us[order]
     keep = drop_duplicates(group, ts_us)
-    group, ts_us = group[keep], ts_us[keep]
-    sent = sent[order][keep].astype(np.float64)
-    duration = duration[order][keep].astype(np.float64)
-    answered = answered[order][keep].astype(np.float64)
+    dropped = int((~keep).sum())
+    if dropped:
+        group, ts_us = group[keep], ts_us[keep]
+        sent = sent[keep] if sent is not None else None
+    gaps = intervals(group, ts_us, n_groups)
+    size = sizes(group, sent.astype(np.float64), n_groups) if sent is not None else None
     ts = (ts_us - start_us) / 1e6
-    gaps = intervals(group, ts, n_groups)
-    size = sizes(group, sent, n_groups)
     _, occupied, bins = coverage(group, ts, n_groups, 0.0, window_s, gaps.median)
-    held, longest = held_open(group, ts, duration, n_groups)
     counts = np.bincount(group, minlength=n_groups).astype(np.float64)
-    first = np.full(n_groups, np.nan)
-    last = np.full(n_groups, np.nan)
+    first, last = np.full(n_groups, np.nan), np.full(n_groups, np.nan)
     runs = Runs.of(group, n_groups)
     has = runs.counts > 0
     first[has] = ts[runs.starts[has]]
@@ -197,13 +230,13 @@ def pair_statistics(group: np.ndarray, ts_us: np.ndarray, sent: np.ndarray, dura
     span_bins = np.maximum(np.ceil((last - first) / (window_s / np.maximum(bins, 1)) - 1e-9), 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         cover = np.minimum(occupied / span_bins, 1.0) * np.minimum((last - first) / (0.5 * max(window_s, 1e-9)), 1.0)
-        answered_share = group_sum(answered, group, n_groups) / counts
-    return {
+    out = {
         "connections": counts, "first_s": first, "last_s": last,
         "gap_median": gaps.median, "gap_q1": gaps.q1, "gap_q3": gaps.q3, "gap_mad": gaps.mad,
         "gap_skew": gaps.skew, "gap_concentration": gaps.concentration,
-        "size_median": size.median, "size_match": size.match, "bytes_sent": size.total,
         "coverage": cover, "bins_active": occupied, "bins": bins,
-        "held_open_s": held, "longest_s": longest, "answered": answered_share,
-        "duplicates": np.array([int((~keep).sum())]),
+        "duplicates": np.array([dropped]),
     }
+    if size is not None:
+        out.update(size_median=size.median, size_match=size.match, bytes_sent=size.total)
+    return out

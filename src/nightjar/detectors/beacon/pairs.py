@@ -1,14 +1,18 @@
-"""Grouping connections into pairs, batch by batch, with memory that grows with pairs.
+"""Grouping connections into pairs, batch by batch, as compact numpy columns.
 
 `PairAccumulator.add(kind, table)` takes Arrow batches of Zeek conn, http, ssl and dns records.
-Per batch, connections are reduced to compact columns (pair id int32, start time int64 µs, bytes
-sent, bytes answered, duration: ~29 bytes each, no strings) and names to per-pair counts: the
-string keys live once per pair in `KeyIndex`. `finish()` sorts by (pair, time) once and hands the
-runs to `features`.
+Per conn batch, addresses become int64 codes (`addresses.py`: IPv4 by value, parsed once per
+distinct string), the pair (source, destination, port, transport) is packed into one integer and
+factorised (a hash, no sort) into the batch's distinct pairs. What is kept:
+- per connection, 16 bytes: the pair's row in the concatenated distinct-pair table (int32), the
+  start time (int64 µs) and the bytes sent (float32);
+- per distinct pair of a batch, additive partial sums: answered connections, durations of short
+  connections; connections held open >= `LONG_S` are kept sparse (pair, start, duration).
+`finish` (rows.py) unifies the batches' pairs with one `np.unique`, drops pairs with too few
+connections, sorts the rest once by (pair, time) and hands the runs to `features`.
 
-Pairs: (source.ip, destination.ip, destination.port); (source.ip, destination domain) when one
-name spans several destination addresses; and, behind a web proxy, (client, proxy, port, real
-destination) from http.log's CONNECT targets and absolute-URI requests (see `proxy.py`).
+Names (http Host, TLS SNI, DNS answers) and web-proxy requests are reduced per batch to per-key
+counts; they are joined to pairs at finish time.
 """
 
 from __future__ import annotations
@@ -21,8 +25,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nightjar.detectors.beacon.addresses import IPV4, OTHER, AddressCoder
+
 SEP = "\x1f"
 ANSWERED_STATES = ("SF", "S1", "S2", "S3", "RSTO", "RSTR", "SH", "SHR")
+TRANSPORTS = ("", "tcp", "udp", "icmp")  # code 0 = other or unknown
+PORT_BITS = 18  # 16 bits of port, 2 of transport
+LONG_S = 60.0
+BUFFER_ROWS = 65536
+COLUMNS = {  # the columns kept of each kind read
+    "conn": ("@timestamp", "source.ip", "destination.ip", "destination.port", "network.transport", "zeek.conn.duration",
+             "source.bytes", "destination.bytes", "zeek.conn.conn_state"),
+    "http": ("@timestamp", "source.ip", "destination.ip", "destination.port", "url.domain", "url.original",
+             "http.request.method", "http.request.body.bytes", "http.response.status_code"),
+    "ssl": ("source.ip", "destination.ip", "destination.port", "tls.client.server_name"),
+    "dns": ("source.ip", "dns.question.name", "dns.answers.data"),
+}  # connections at least this long are kept one by one for the held-open union
 
 
 class KeyIndex:
@@ -74,6 +92,28 @@ class Counts:
     other: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass
+class ConnParts:
+    """The conn state: lists of per-batch numpy arrays (see the module docstring)."""
+
+    row_pair: list[np.ndarray] = field(default_factory=list)  # int32 index into the distinct-pair columns
+    row_ts: list[np.ndarray] = field(default_factory=list)  # int64 µs
+    row_sent: list[np.ndarray] = field(default_factory=list)  # float32 bytes sent (NaN unknown)
+    src: list[np.ndarray] = field(default_factory=list)  # per distinct pair of a batch: int64 address code
+    dst: list[np.ndarray] = field(default_factory=list)
+    pp: list[np.ndarray] = field(default_factory=list)  # port << 2 | transport
+    answered: list[np.ndarray] = field(default_factory=list)  # answered connections
+    short_s: list[np.ndarray] = field(default_factory=list)  # summed durations of connections < LONG_S
+    long_pair: list[np.ndarray] = field(default_factory=list)  # sparse: connections >= LONG_S
+    long_ts: list[np.ndarray] = field(default_factory=list)
+    long_dur: list[np.ndarray] = field(default_factory=list)
+    n_distinct: int = 0
+
+    def bytes_per_connection(self) -> int:
+        """Bytes held per connection (the per-row columns)."""
+        return 4 + 8 + 4
+
+
 def _col(table: pa.Table, name: str, typ: pa.DataType | None = None) -> pa.Array:
     if name not in table.column_names:
         return pa.nulls(table.num_rows, typ or pa.string())
@@ -81,14 +121,13 @@ def _col(table: pa.Table, name: str, typ: pa.DataType | None = None) -> pa.Array
     return col.cast(typ) if typ is not None and col.type != typ else col
 
 
-def _key(table: pa.Table, names: list[str]) -> pa.Array:
-    cols = [pc.cast(_col(table, n), pa.string()) for n in names]
-    return pc.binary_join_element_wise(*cols, SEP)
-
-
 def _micros(table: pa.Table) -> pa.Array:
     ts = _col(table, "@timestamp", pa.timestamp("us", tz="UTC"))
     return ts.cast(pa.int64())
+
+
+def _float(table: pa.Table, name: str) -> np.ndarray:
+    return _col(table, name, pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def host_only(names: pa.Array) -> pa.Array:
@@ -98,20 +137,35 @@ def host_only(names: pa.Array) -> pa.Array:
     return pc.utf8_rtrim(s, characters=".")
 
 
+def _dict_codes(coder: AddressCoder, column: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
+    """(dictionary index per row, -1 for null; codes of the dictionary + trailing -1; dictionary size)."""
+    enc = pc.dictionary_encode(column)
+    idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return idx, coder.encode_dictionary(enc.dictionary), len(enc.dictionary)
+
+
+def transport_codes(column: pa.Array) -> np.ndarray:
+    """0 (other/unknown), 1 tcp, 2 udp, 3 icmp per row."""
+    enc = pc.dictionary_encode(pc.utf8_lower(pc.cast(column, pa.string())))
+    lookup = np.array([TRANSPORTS.index(v) if v in TRANSPORTS else 0 for v in enc.dictionary.to_pylist()] + [0], dtype=np.int64)
+    return lookup[pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)]
+
+
 class PairAccumulator:
     """Per-pair state fed batch by batch (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.conn_keys = KeyIndex()
-        self.transport: dict[int, str] = {}
-        self.chunks: list[tuple[np.ndarray, ...]] = []
+        self.addresses = AddressCoder()
+        self.conn = ConnParts()
         self.http_keys = KeyIndex()
         self.http_chunks: list[tuple[np.ndarray, ...]] = []
-        self.names: list[pd.DataFrame] = []  # (pair key, name, count) from http Host and ssl SNI
-        self.http_dst: list[pd.DataFrame] = []  # (address, port, requests) of every http request
-        self.dns: list[pd.DataFrame] = []  # (client, address, name)
+        self.names: list[pa.Table] = []  # (src, dst, port codes, name[, n]) from http Host and ssl SNI
+        self.http_dst: list[np.ndarray] = []  # per batch: (address code * 65536 + port, requests), shape (2, k)
+        self.dns: list[pa.Table] = []  # (client, address codes, name)
         self.counts = Counts()
         self._last_max = -(1 << 62)
+        self._pending: dict[str, list[pa.Table]] = {}
+        self._pending_rows: dict[str, int] = {}
         self._batch_max = -(1 << 62)
         self._source: str | None = None
 
@@ -120,61 +174,108 @@ class PairAccumulator:
         """Take one batch of kind conn, http, ssl or dns (others are counted and ignored)."""
         if source != self._source:  # a new file: connections earlier than the last file's end are out of order
             self._last_max, self._source = max(self._last_max, self._batch_max), source
+        if kind not in COLUMNS:
+            self.counts.other[kind] += table.num_rows
+            return
+        n = table.num_rows
+        setattr(self.counts, kind, getattr(self.counts, kind) + n)
+        if n == 0:
+            return
+        if kind == "conn":
+            ts = _micros(table)
+            if ts.null_count < n:
+                self.counts.out_of_order += pc.sum(pc.less(ts, self._last_max)).as_py() or 0
+                self._batch_max = max(self._batch_max, pc.max(ts).as_py())
+        # small batches (hourly rotated files) are gathered up to BUFFER_ROWS rows, then reduced at once
+        self._pending.setdefault(kind, []).append(table.select([c for c in COLUMNS[kind] if c in table.column_names]))
+        self._pending_rows[kind] = self._pending_rows.get(kind, 0) + n
+        if self._pending_rows[kind] >= BUFFER_ROWS:
+            self._flush(kind)
+
+    def flush(self) -> None:
+        """Reduce every buffered batch (called by `finish` before reading the state)."""
+        for kind in list(self._pending):
+            self._flush(kind)
+
+    def _flush(self, kind: str) -> None:
+        parts = self._pending.pop(kind, [])
+        self._pending_rows[kind] = 0
+        if not parts:
+            return
+        table = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
         if kind == "conn":
             self._add_conn(table)
         elif kind == "http":
             self._add_http(table)
         elif kind == "ssl":
-            self.counts.ssl += table.num_rows
             self._add_names(table, "tls.client.server_name")
-        elif kind == "dns":
-            self._add_dns(table)
         else:
-            self.counts.other[kind] += table.num_rows
+            self._add_dns(table)
 
     def _add_conn(self, table: pa.Table) -> None:
-        self.counts.conn += table.num_rows
-        key = _key(table, ["source.ip", "destination.ip", "destination.port"])
-        ts = _micros(table)
-        ok = pc.and_(pc.is_valid(key), pc.is_valid(ts))
-        missing = table.num_rows - pc.sum(ok).as_py() if table.num_rows else 0
-        self.counts.missing_fields += missing
-        if missing:
-            table, key, ts = table.filter(ok), key.filter(ok), ts.filter(ok)
-        if table.num_rows == 0:
-            return
-        ids = self.conn_keys.encode(key)
-        t = ts.to_numpy(zero_copy_only=False)
-        self.counts.out_of_order += int((t < self._last_max).sum())
-        self._batch_max = max(self._batch_max, int(t.max()))
-        self.counts.ipv6 += int(pc.sum(pc.match_substring(pc.fill_null(_col(table, "source.ip"), ""), ":")).as_py() or 0)
-        dur = _col(table, "zeek.conn.duration", pa.float64()).to_numpy(zero_copy_only=False)
+        n = table.num_rows
+        sidx, scodes, _ = _dict_codes(self.addresses, _col(table, "source.ip", pa.string()))
+        didx, dcodes, nd = _dict_codes(self.addresses, _col(table, "destination.ip", pa.string()))
+        ts_arr = _micros(table)
+        port_arr = _col(table, "destination.port", pa.int64())
+        ok = (scodes[sidx] >= 0) & (dcodes[didx] >= 0)
+        if ts_arr.null_count or port_arr.null_count:
+            ok &= pc.and_(pc.is_valid(ts_arr), pc.is_valid(port_arr)).to_numpy(zero_copy_only=False)
+        sel = None if ok.all() else np.flatnonzero(ok)
+        self.counts.missing_fields += n - int(ok.sum()) if sel is not None else 0
+        t = ts_arr.to_numpy(zero_copy_only=False)
+        port = pc.fill_null(port_arr, 0).to_numpy(zero_copy_only=False)
+        proto = transport_codes(_col(table, "network.transport", pa.string()))
+        dur, sent, got = _float(table, "zeek.conn.duration"), _float(table, "source.bytes"), _float(table, "destination.bytes")
+        state = _col(table, "zeek.conn.conn_state", pa.string())
+        if sel is not None:
+            if len(sel) == 0:
+                return
+            sidx, didx, t, port, proto, dur, sent, got = (a[sel] for a in (sidx, didx, t, port, proto, dur, sent, got))
+            state = state.take(pa.array(sel))
+        key = ((sidx * max(nd, 1) + didx) << PORT_BITS) | ((port & 0xFFFF) << 2) | proto
+        local, uniq = pd.factorize(key)
+        uniq = np.asarray(uniq, dtype=np.int64)
+        m = len(uniq)
+        pair_sd = uniq >> PORT_BITS
+        src, dst = scodes[pair_sd // max(nd, 1)], dcodes[pair_sd % max(nd, 1)]
+        self.counts.ipv6 += int(np.count_nonzero(scodes[sidx] >= OTHER))
         bad = ~np.isfinite(dur) | (dur < 0)
         self.counts.bad_duration += int(bad.sum())
-        dur = np.where(bad, np.nan, dur).astype(np.float32)
-        sent = _col(table, "source.bytes", pa.float64()).to_numpy(zero_copy_only=False).astype(np.float32)
-        got = _col(table, "destination.bytes", pa.float64()).to_numpy(zero_copy_only=False)
-        state = _col(table, "zeek.conn.conn_state", pa.string())
+        dur = np.where(bad, 0.0, dur)
         # a call-back is answered with data both ways; without byte counts, an established state counts
         # (neither bytes nor state known, e.g. connection starts from a packet capture: benefit of the doubt)
         established = pc.or_kleene(pc.is_null(state), pc.is_in(state, pa.array(ANSWERED_STATES))).to_numpy(zero_copy_only=False)
         known = np.isfinite(sent) & np.isfinite(got)
         answered = np.where(known, (np.nan_to_num(sent) > 0) & (np.nan_to_num(got) > 0), established)
-        self.chunks.append((ids.astype(np.int32), t, sent, dur, answered))
-        new = [i for i in np.unique(ids) if i not in self.transport]
-        if new:
-            proto = _col(table, "network.transport", pa.string()).to_numpy(zero_copy_only=False)
-            first = pd.Series(proto).groupby(ids).first().to_dict()
-            self.transport.update({int(i): first.get(i) or "" for i in new})
+        long = dur >= LONG_S
+        c = self.conn
+        offset = c.n_distinct
+        c.row_pair.append((local + offset).astype(np.int32))
+        c.row_ts.append(t.astype(np.int64, copy=False))
+        c.row_sent.append(sent.astype(np.float32))
+        c.src.append(src)
+        c.dst.append(dst)
+        c.pp.append((uniq & ((1 << PORT_BITS) - 1)).astype(np.int32))
+        c.answered.append(np.bincount(local, weights=answered, minlength=m).astype(np.float32))
+        c.short_s.append(np.bincount(local, weights=np.where(long, 0.0, dur), minlength=m).astype(np.float32))
+        if long.any():
+            c.long_pair.append((local[long] + offset).astype(np.int64))
+            c.long_ts.append(t[long])
+            c.long_dur.append(dur[long])
+        c.n_distinct += m
+
+    def _codes(self, table: pa.Table, column: str) -> np.ndarray:
+        return self.addresses.encode(_col(table, column, pa.string()))
 
     def _add_http(self, table: pa.Table) -> None:
-        self.counts.http += table.num_rows
         self._add_names(table, "url.domain")
-        per = pd.DataFrame({"address": _col(table, "destination.ip").to_pandas(),
-                            "port": _col(table, "destination.port", pa.int64()).to_pandas()}).dropna()
-        self.http_dst.append(per.groupby(["address", "port"]).size().rename("n").reset_index())
-        if len(self.http_dst) > 64:
-            self.http_dst = [pd.concat(self.http_dst).groupby(["address", "port"])["n"].sum().reset_index()]
+        dst = self._codes(table, "destination.ip")
+        port = pc.fill_null(_col(table, "destination.port", pa.int64()), -1).to_numpy(zero_copy_only=False)
+        ok = (dst >= 0) & (port >= 0)
+        self.http_dst.append(np.stack(np.unique(dst[ok] * 65536 + port[ok], return_counts=True)))
+        if len(self.http_dst) > 256:
+            self.http_dst = [http_requests(self.http_dst)]
         method = pc.fill_null(pc.utf8_upper(_col(table, "http.request.method", pa.string())), "")
         uri = pc.fill_null(_col(table, "url.original", pa.string()), "")
         absolute = pc.match_substring_regex(uri, r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -202,21 +303,21 @@ class PairAccumulator:
         answered = np.isfinite(status.astype(np.float64))
         connect_flag = pc.equal(pc.fill_null(pc.utf8_upper(_col(sub, "http.request.method", pa.string())), ""), "CONNECT")
         self.http_chunks.append((ids.astype(np.int32), ts.to_numpy(zero_copy_only=False), size.astype(np.float32),
-                                 np.full(len(ids), np.nan, dtype=np.float32), answered,
-                                 connect_flag.to_numpy(zero_copy_only=False)))
+                                 answered, connect_flag.to_numpy(zero_copy_only=False)))
 
     def _add_names(self, table: pa.Table, column: str) -> None:
+        if column not in table.column_names or table.num_rows == 0:
+            return
         name = host_only(_col(table, column, pa.string()))
-        frame = pd.DataFrame({"key": _key(table, ["source.ip", "destination.ip", "destination.port"]).to_pandas(),
-                              "name": name.to_pandas()}).dropna()
-        frame = frame[frame["name"] != ""]
-        if len(frame):
-            self.names.append(frame.groupby(["key", "name"], sort=False).size().rename("n").reset_index())
-            if len(self.names) > 64:
-                self.names = [_sum_names(self.names)]
+        src, dst = self._codes(table, "source.ip"), self._codes(table, "destination.ip")
+        port = pc.fill_null(_col(table, "destination.port", pa.int64()), -1).to_numpy(zero_copy_only=False)
+        ok = pc.fill_null(pc.not_equal(name, ""), False).to_numpy(zero_copy_only=False) & (src >= 0) & (dst >= 0)
+        if ok.any():
+            self.names.append(pa.table({"src": src[ok], "dst": dst[ok], "port": port[ok], "name": name.filter(pa.array(ok))}))
+            if len(self.names) > 256:
+                self.names = [sum_names(self.names)]
 
     def _add_dns(self, table: pa.Table) -> None:
-        self.counts.dns += table.num_rows
         if "dns.answers.data" not in table.column_names:
             return
         answers = _col(table, "dns.answers.data")
@@ -224,21 +325,40 @@ class PairAccumulator:
             return
         lengths = pc.fill_null(pc.list_value_length(answers), 0).to_numpy(zero_copy_only=False)
         rows = np.repeat(np.arange(table.num_rows), lengths)
-        frame = pd.DataFrame({"client": _col(table, "source.ip").take(rows).to_pandas(),
-                              "address": pc.list_flatten(answers).to_pandas(),
-                              "name": host_only(_col(table, "dns.question.name")).take(rows).to_pandas()}).dropna()
-        if len(frame):
-            self.dns.append(frame.drop_duplicates(["client", "address"], keep="last"))
-            if len(self.dns) > 64:
-                self.dns = [pd.concat(self.dns).drop_duplicates(["client", "address"], keep="last")]
+        flat = pc.cast(pc.list_flatten(answers), pa.string())
+        is_ip = pc.fill_null(pc.or_(pc.match_substring_regex(flat, IPV4), pc.match_substring(flat, ":")), False)
+        rows, flat = rows[is_ip.to_numpy(zero_copy_only=False)], flat.filter(is_ip)
+        if len(rows) == 0:
+            return
+        client, address = self._codes(table, "source.ip")[rows], self.addresses.encode(flat)
+        name = host_only(_col(table, "dns.question.name")).take(pa.array(rows))
+        ok = (client >= 0) & (address >= 0) & pc.is_valid(name).to_numpy(zero_copy_only=False)
+        if ok.any():
+            self.dns.append(pa.table({"client": client[ok], "address": address[ok], "name": name.filter(pa.array(ok))}))
+            if len(self.dns) > 256:
+                self.dns = [last_names(self.dns)]
 
 
-def _sum_names(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(parts).groupby(["key", "name"], sort=False)["n"].sum().reset_index()
+def http_requests(parts: list[np.ndarray]) -> np.ndarray:
+    """Merge per-batch (address * 65536 + port, requests) arrays: shape (2, k)."""
+    both = np.concatenate(parts, axis=1)
+    keys, inv = np.unique(both[0], return_inverse=True)
+    return np.stack([keys, np.bincount(inv, weights=both[1]).astype(np.int64)])
 
 
-def concat_chunks(chunks: list[tuple[np.ndarray, ...]], width: int) -> list[np.ndarray]:
-    """Concatenate per-batch column tuples (empty arrays when there are none)."""
-    if not chunks:
-        return [np.zeros(0, dtype=t) for t in (np.int32, np.int64, np.float32, np.float32, bool, bool)[:width]]
-    return [np.concatenate([c[i] for c in chunks]) for i in range(width)]
+def sum_names(parts: list[pa.Table]) -> pa.Table:
+    """Merge per-batch (src, dst, port, name[, n]) rows into counts per (src, dst, port, name)."""
+    parts = [p if "n" in p.column_names else p.append_column("n", pa.array(np.ones(p.num_rows, dtype=np.int64))) for p in parts]
+    return pa.concat_tables(parts).group_by(["src", "dst", "port", "name"]).aggregate([("n", "sum")]).rename_columns(
+        ["src", "dst", "port", "name", "n"])
+
+
+def last_names(parts: list[pa.Table]) -> pa.Table:
+    """The last name each client resolved to each address."""
+    frame = pa.concat_tables(parts).to_pandas().drop_duplicates(["client", "address"], keep="last")
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """Concatenate per-batch arrays (an empty array of `dtype` when there are none)."""
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)

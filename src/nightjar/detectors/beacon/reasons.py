@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def duration_text(seconds: float) -> str:
@@ -19,13 +20,27 @@ def duration_text(seconds: float) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
-def explain(stats: dict[str, np.ndarray], subs: dict[str, np.ndarray], beacon: np.ndarray, long: np.ndarray,
-            allow: np.ndarray, table: pd.DataFrame, window: float, min_connections: int, threshold: float) -> list[str]:
-    """One reason string per pair."""
+def brief(connections: np.ndarray, median_gap: np.ndarray, min_connections: int) -> pa.Array:
+    """A short reason per pair, vectorised in Arrow: the reason for pairs not explained in full by `explain`."""
+    n = pa.array(connections.astype(np.int64))
+    text = pc.cast(n, pa.string())
+    gap = pc.cast(pa.array(np.round(np.nan_to_num(median_gap)).astype(np.int64)), pa.string())
+    timed = pc.binary_join_element_wise(text, " connections, median gap ", gap, " s", "")
+    few = pc.binary_join_element_wise(text, pc.if_else(pc.equal(n, 1), " connection", " connections"),
+                                      ": too few to judge timing", "")
+    return pc.if_else(pa.array(connections < min_connections), few, timed)
+
+
+def explain(stats: dict[str, np.ndarray], subs: dict[str, np.ndarray], long: np.ndarray, allow: np.ndarray,
+            ident: dict[str, np.ndarray], window: float, min_connections: int, rows: np.ndarray) -> list[str]:
+    """One reason string for each pair in `rows`.
+
+    `ident`: per pair `pair.kind`, `destination.is_proxy`, `destination.port`, and `destination.ip`
+    (a function from pair index to the address text, called only for proxy pairs).
+    """
     out = []
-    kind = table["pair.kind"].to_numpy()
-    proxy = table["destination.is_proxy"].to_numpy()
-    for i in range(len(beacon)):
+    kind, proxy = ident["pair.kind"], ident["destination.is_proxy"]
+    for i in rows:
         n = int(stats["connections"][i])
         parts: list[str] = []
         span = stats["last_s"][i] - stats["first_s"][i]
@@ -51,7 +66,7 @@ def explain(stats: dict[str, np.ndarray], subs: dict[str, np.ndarray], beacon: n
             parts.append(f"long connection: held open {duration_text(stats['held_open_s'][i])} "
                          f"({100 * stats['held_open_s'][i] / max(window, 1e-9):.0f} % of the window)")
         if kind[i] == "proxy":
-            parts.append(f"through web proxy {table['destination.ip'].iat[i]}:{table['destination.port'].iat[i]}")
+            parts.append(f"through web proxy {ident['destination.ip'](i)}:{ident['destination.port'][i]}")
         elif kind[i] == "domain":
             parts.append("one name over several addresses")
         if proxy[i]:

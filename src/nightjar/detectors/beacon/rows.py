@@ -1,15 +1,46 @@
-"""From the accumulated state to one row of statistics per pair (address, domain and proxy pairs)."""
+"""From the accumulated state to one row of statistics per pair (address, domain and proxy pairs).
+
+Address pairs: the batches' distinct pairs are unified with one `np.unique` over packed integers;
+pairs with fewer than `min_connections` connections get counts and held-open time only (no sort,
+no timing statistics); the rest are sorted once by (pair, time) through a packed int64 key.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from nightjar.detectors.beacon.features import pair_statistics
-from nightjar.detectors.beacon.pairs import SEP, PairAccumulator, _sum_names, concat_chunks
+from nightjar.detectors.beacon.addresses import AddressCoder
+from nightjar.detectors.beacon.features import held_open, pair_statistics, sizes
+from nightjar.detectors.beacon.pairs import PORT_BITS, TRANSPORTS, PairAccumulator, concat, http_requests, last_names, sum_names
 from nightjar.detectors.beacon.proxy import find_proxies
 
 KIND = "pair.kind"  # address | domain | proxy
+TIMING = ("first_s", "last_s", "gap_median", "gap_q1", "gap_q3", "gap_mad", "gap_skew", "gap_concentration",
+          "size_median", "size_match", "bytes_sent", "coverage", "bins_active", "bins")
+
+
+def sort_by_pair(group: np.ndarray, ts: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted group, sorted ts): one np.sort of a packed (pair, time) key when it fits in int64."""
+    t0 = int(ts.min())
+    span = int(ts.max()) - t0 + 1
+    if n_groups * span < (1 << 62):
+        key = np.sort(group.astype(np.int64) * span + (ts - t0))
+        g = key // span
+        return g, key - g * span + t0
+    order = np.lexsort((ts, group))
+    return group[order].astype(np.int64), ts[order]
+
+
+def statistics(group: np.ndarray, ts: np.ndarray, sent: np.ndarray, n_groups: int, start: int, window: float) -> dict[str, np.ndarray]:
+    """Timing statistics from (pair, time) and size statistics from (pair, bytes), both sorted here."""
+    if len(group) == 0:
+        return pair_statistics(group.astype(np.int64), ts, sent, n_groups, start, window)
+    g, t = sort_by_pair(group, ts, n_groups)
+    stats = pair_statistics(g, t, None, n_groups, start, window)
+    size = sizes(group.astype(np.int64), sent.astype(np.float64), n_groups)  # sorts (pair, bytes) itself
+    stats.update(size_median=size.median, size_match=size.match, bytes_sent=size.total)
+    return stats
 
 
 def _window(*arrays: np.ndarray) -> tuple[int, float]:
@@ -21,85 +52,181 @@ def _window(*arrays: np.ndarray) -> tuple[int, float]:
     return lo, (hi - lo) / 1e6
 
 
-def _frame(stats: dict[str, np.ndarray], **columns: object) -> pd.DataFrame:
-    data = {k: v for k, v in stats.items() if k != "duplicates"}
-    return pd.DataFrame({**columns, **data})
-
-
-def pair_table(acc: PairAccumulator) -> tuple[pd.DataFrame, dict[str, float]]:
+def pair_table(acc: PairAccumulator, min_connections: int) -> tuple[pd.DataFrame, dict[str, float]]:
     """(one row per pair with its statistics and identity columns, facts about the window)."""
-    ids, ts, sent, dur, answered = concat_chunks(acc.chunks, 5)
-    hids, hts, hsize, hdur, hans, _ = concat_chunks(acc.http_chunks, 6)
+    acc.flush()
+    c = acc.conn
+    row_pair, ts, sent = concat(c.row_pair, np.int32), concat(c.row_ts, np.int64), concat(c.row_sent, np.float32)
+    hids, hts, hsize, hans, _ = _http(acc)
     start, window = _window(ts, hts)
-    n = len(acc.conn_keys)
-    stats = pair_statistics(ids, ts, sent, dur, answered, n, start, window)
-    duplicates = int(stats["duplicates"][0])
-    src, dst, port = acc.conn_keys.split(3) if n else (np.zeros(0, object),) * 3
-    domain = _names(acc, src, dst)
-    transport = np.array([acc.transport.get(i, "") for i in range(n)], dtype=object)
-    frames = [_frame(stats, **{"source.ip": src, "destination.ip": dst, "destination.port": port,
-                               "destination.domain": domain, "network.transport": transport, KIND: "address"})]
-    frames.append(_domain_pairs(ids, ts, sent, dur, answered, src, dst, port, domain, start, window))
-    proxy_rows, proxies = _proxy_pairs(acc, hids, hts, hsize, hdur, hans, start, window)
+    src_u, dst_u, pp_u = concat(c.src, np.int64), concat(c.dst, np.int64), concat(c.pp, np.int32)
+    addrs, inv = np.unique(np.concatenate([src_u, dst_u]), return_inverse=True)
+    n_addr, m = len(addrs), len(src_u)
+    s_d, d_d = inv[:m].astype(np.int64), inv[m:].astype(np.int64)
+    if n_addr * n_addr < (1 << (62 - PORT_BITS)):
+        keys, gid_u = np.unique(((s_d * n_addr + d_d) << PORT_BITS) | pp_u, return_inverse=True)
+        p_src, p_dst, p_pp = (keys >> PORT_BITS) // n_addr, (keys >> PORT_BITS) % n_addr, keys & ((1 << PORT_BITS) - 1)
+    else:  # more than ~2.6M addresses: unique rows instead of packed keys
+        keys, gid_u = np.unique(np.stack([s_d, d_d, pp_u.astype(np.int64)], axis=1), axis=0, return_inverse=True)
+        p_src, p_dst, p_pp = keys[:, 0], keys[:, 1], keys[:, 2]
+    gid_u = gid_u.ravel()
+    n = len(p_src)
+    gid = gid_u[row_pair] if len(row_pair) else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(gid, minlength=n).astype(np.float64)
+    stats = {k: np.full(n, np.nan) for k in TIMING}
+    stats["connections"] = counts
+    stats["answered"] = np.bincount(gid_u, weights=concat(c.answered, np.float32), minlength=n) / np.maximum(counts, 1)
+    held, longest = held_open(gid_u[concat(c.long_pair, np.int64)], concat(c.long_ts, np.int64) / 1e6, concat(c.long_dur, np.float64), n)
+    stats["held_open_s"] = held + np.bincount(gid_u, weights=concat(c.short_s, np.float32), minlength=n)
+    stats["longest_s"] = longest
+    cand = np.flatnonzero(counts >= min_connections)
+    duplicates = 0
+    if len(cand):
+        remap = np.full(n, -1, dtype=np.int64)
+        remap[cand] = np.arange(len(cand))
+        rg = remap[gid]
+        sel = rg >= 0
+        part = statistics(rg[sel], ts[sel], sent[sel], len(cand), start, window)
+        duplicates = int(part.pop("duplicates")[0])
+        for k, v in part.items():
+            stats[k][cand] = v
+    rest = np.flatnonzero(counts < min_connections)
+    if len(rest):  # first and last connection of the small pairs (for first_seen/last_seen)
+        first, last = np.full(n, np.inf), np.full(n, -np.inf)
+        few = counts[gid] < min_connections
+        np.minimum.at(first, gid[few], ts[few])
+        np.maximum.at(last, gid[few], ts[few])
+        stats["first_s"][rest], stats["last_s"][rest] = (first[rest] - start) / 1e6, (last[rest] - start) / 1e6
+    table = pd.DataFrame({"source.code": addrs[p_src], "destination.code": addrs[p_dst],
+                          "destination.port": (p_pp >> 2).astype(np.int64), "proto": (p_pp & 3).astype(np.int64), **stats})
+    table[KIND] = "address"
+    table["destination.domain"] = _names(acc, addrs, p_src, p_dst, p_pp >> 2)
+    frames = [table, _domain_pairs(table, gid, ts, sent, start, window, min_connections)]
+    proxy_rows, proxies = _proxy_pairs(acc, hids, hts, hsize, hans, start, window)
     frames.append(proxy_rows)
-    table = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
-    is_proxy = np.array([(d, p) in proxies for d, p in zip(table["destination.ip"], table["destination.port"].astype(str))], dtype=bool)
-    table["destination.is_proxy"] = is_proxy & (table[KIND] == "address")
+    table = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else table
+    proxy_keys = {int(code) * 65536 + int(p) for (a, p) in proxies for code in acc.addresses.encode_dictionary(_arr([a]))[:1] if code >= 0}
+    is_proxy = np.isin(table["destination.code"].to_numpy() * 65536 + table["destination.port"].to_numpy(), list(proxy_keys))
+    table["destination.is_proxy"] = is_proxy & (table[KIND] == "address").to_numpy()
     table.loc[table["destination.is_proxy"], "destination.domain"] = "(web proxy)"
-    table["destination.port"] = pd.to_numeric(table["destination.port"], errors="coerce").astype("Int64")
-    facts = {"window_s": window, "start_us": start, "duplicates": duplicates, "proxies": len(proxies)}
+    facts = {"window_s": window, "start_us": start, "duplicates": duplicates, "proxies": len(proxies), "pairs_timed": len(cand)}
     return table, facts
 
 
-def _names(acc: PairAccumulator, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The most frequent http Host / TLS SNI per pair, else the DNS name the client resolved to the address."""
-    out = np.full(len(src), None, dtype=object)
-    if acc.names:
-        names = _sum_names(acc.names).sort_values("n", ascending=False).drop_duplicates("key")
-        lookup = dict(zip(names["key"], names["name"]))
-        out[:] = [lookup.get(k) for k in acc.conn_keys.keys]
-    if acc.dns:
-        dns = pd.concat(acc.dns).drop_duplicates(["client", "address"], keep="last")
-        by = dict(zip(zip(dns["client"], dns["address"]), dns["name"]))
-        missing = np.flatnonzero(out == None)  # noqa: E711
-        out[missing] = [by.get((src[i], dst[i])) for i in missing]
+def _arr(values: list[str]):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    return pa.array(values, pa.string())
+
+
+def _http(acc: PairAccumulator) -> list[np.ndarray]:
+    if not acc.http_chunks:
+        return [np.zeros(0, dtype=t) for t in (np.int32, np.int64, np.float32, bool, bool)]
+    return [np.concatenate([ch[i] for ch in acc.http_chunks]) for i in range(5)]
+
+
+def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """values[k] for each query equal to keys[k] (keys unique), None where absent: one searchsorted."""
+    out = np.full(len(query), None, dtype=object)
+    if len(keys) == 0 or len(query) == 0:
+        return out
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    hit = keys[pos] == query
+    out[hit] = values[pos[hit]]
     return out
 
 
-def _domain_pairs(ids: np.ndarray, ts: np.ndarray, sent: np.ndarray, dur: np.ndarray, answered: np.ndarray,
-                  src: np.ndarray, dst: np.ndarray, port: np.ndarray, domain: np.ndarray, start: int, window: float) -> pd.DataFrame:
+def _dense(addrs: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Index of each address code in the sorted `addrs`, -1 when absent."""
+    pos = np.minimum(np.searchsorted(addrs, codes), max(len(addrs) - 1, 0))
+    return np.where(addrs[pos] == codes, pos, -1) if len(addrs) else np.full(len(codes), -1)
+
+
+def _names(acc: PairAccumulator, addrs: np.ndarray, p_src: np.ndarray, p_dst: np.ndarray, port: np.ndarray) -> np.ndarray:
+    """The most frequent http Host / TLS SNI per pair, else the DNS name the client resolved to the address.
+
+    Keys are packed integers over the dense address index (`addrs`), looked up with one searchsorted.
+    """
+    n_addr = max(len(addrs), 1)
+    out = np.full(len(p_src), None, dtype=object)
+    pair_sd = p_src.astype(np.int64) * n_addr + p_dst
+    if acc.names:
+        names = sum_names(acc.names).sort_by([("n", "descending")])
+        s, d = _dense(addrs, names["src"].to_numpy()), _dense(addrs, names["dst"].to_numpy())
+        ok = (s >= 0) & (d >= 0)
+        key = ((s * n_addr + d) * 65536 + names["port"].to_numpy())[ok]
+        first = np.unique(key, return_index=True)[1]  # the most frequent name of each key (sorted by count)
+        out = lookup(key[first], names["name"].to_numpy(zero_copy_only=False)[ok][first], pair_sd * 65536 + port)
+    if acc.dns:
+        dns = last_names(acc.dns)
+        s, d = _dense(addrs, dns["client"].to_numpy()), _dense(addrs, dns["address"].to_numpy())
+        ok = (s >= 0) & (d >= 0)
+        missing = np.flatnonzero(out == None)  # noqa: E711
+        if len(missing) and ok.any():
+            out[missing] = lookup((s * n_addr + d)[ok], dns["name"].to_numpy(zero_copy_only=False)[ok], pair_sd[missing])
+    return out
+
+
+def _domain_pairs(table: pd.DataFrame, gid: np.ndarray, ts: np.ndarray, sent: np.ndarray, start: int, window: float,
+                  min_connections: int) -> pd.DataFrame:
     """(source, domain) pairs whose name spans several address pairs (CDN rotation, fallback servers)."""
-    has = np.flatnonzero(domain != None)  # noqa: E711
+    dom = table["destination.domain"].to_numpy(dtype=object)
+    named = pd.notna(dom)
+    named[named] = ~pd.Series(dom[named], dtype=object).str.match(r"^[\d.]+$|:").to_numpy(dtype=bool)  # a name, not an address literal
+    has = np.flatnonzero(named)
     if len(has) == 0:
         return pd.DataFrame()
-    frame = pd.DataFrame({"pair": has, "key": [f"{src[i]}{SEP}{domain[i]}" for i in has], "dst": dst[has], "port": port[has]})
-    spread = frame.groupby("key")["pair"].transform("size")
-    frame = frame[spread >= 2]
-    if frame.empty:
+    src = table["source.code"].to_numpy()[has]
+    codes, _ = pd.factorize(pd.Series(src.astype(str)) + "\x1f" + pd.Series(dom[has].astype(str)))
+    size = np.bincount(codes)
+    multi = size[codes] >= 2
+    if not multi.any():
         return pd.DataFrame()
-    codes, keys = pd.factorize(frame["key"])
-    mapping = np.full(len(src), -1, dtype=np.int64)
-    mapping[frame["pair"].to_numpy()] = codes
-    group = mapping[ids]
+    pairs, codes = has[multi], pd.factorize(codes[multi])[0]
+    k = int(codes.max()) + 1
+    mapping = np.full(len(table), -1, dtype=np.int64)
+    mapping[pairs] = codes
+    group = mapping[gid]
     sel = group >= 0
-    stats = pair_statistics(group[sel], ts[sel], sent[sel], dur[sel], answered[sel], len(keys), start, window)
-    members = frame.assign(code=codes).groupby("code").agg(dst=("dst", lambda s: ",".join(sorted(set(s))[:3]) + (f" (+{s.nunique() - 3})" if s.nunique() > 3 else "")),
-                                                           port=("port", lambda s: s.iloc[0] if s.nunique() == 1 else None))
-    parts = [k.split(SEP) for k in keys]
-    return _frame(stats, **{"source.ip": [p[0] for p in parts], "destination.ip": members["dst"].to_numpy(),
-                            "destination.port": members["port"].to_numpy(), "destination.domain": [p[1] for p in parts],
-                            "network.transport": "", KIND: "domain"})
+    stats = statistics(group[sel], ts[sel], sent[sel], k, start, window)
+    stats.pop("duplicates")
+    n = np.bincount(group[sel], minlength=k).astype(np.float64)
+    for name in TIMING:
+        stats[name] = np.where(n >= min_connections, stats[name], np.nan)
+    conn = table["connections"].to_numpy()[pairs]
+    port = table["destination.port"].to_numpy()[pairs]
+    lo, hi, longest = np.full(k, 1 << 20), np.full(k, -1), np.zeros(k)
+    np.minimum.at(lo, codes, port)
+    np.maximum.at(hi, codes, port)
+    np.maximum.at(longest, codes, table["longest_s"].to_numpy()[pairs])
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=k))[:-1]
+    dst = table["destination.code"].to_numpy()[pairs]
+    firsts = order[np.concatenate([[0], bounds])]
+    out = pd.DataFrame({"source.code": src[multi][firsts], "destination.code": -1, "destination.port": np.where(lo == hi, lo, -1),
+                        "proto": 1, **stats, "connections": n,
+                        "answered": np.bincount(codes, weights=table["answered"].to_numpy()[pairs] * conn, minlength=k) / np.maximum(n, 1),
+                        "held_open_s": np.bincount(codes, weights=table["held_open_s"].to_numpy()[pairs], minlength=k),
+                        "longest_s": longest})
+    out["members"] = [sorted(set(m.tolist())) for m in np.split(dst[order], bounds)]
+    out[KIND], out["destination.domain"] = "domain", dom[pairs[firsts]]
+    return out
 
 
-def _proxy_pairs(acc: PairAccumulator, hids: np.ndarray, hts: np.ndarray, hsize: np.ndarray, hdur: np.ndarray,
-                 hans: np.ndarray, start: int, window: float) -> tuple[pd.DataFrame, set[tuple[str, str]]]:
+def _proxy_pairs(acc: PairAccumulator, hids: np.ndarray, hts: np.ndarray, hsize: np.ndarray, hans: np.ndarray,
+                 start: int, window: float) -> tuple[pd.DataFrame, set[tuple[str, str]]]:
     """(client, proxy, port, real host) pairs from proxy-style http requests, and the proxies found."""
     m = len(acc.http_keys)
     if m == 0:
         return pd.DataFrame(), set()
     client, proxy, port, host = acc.http_keys.split(4)
     requests = np.bincount(hids, minlength=m)
-    totals = pd.concat(acc.http_dst).groupby(["address", "port"])["n"].sum().reset_index() if acc.http_dst else None
+    totals = None
+    if acc.http_dst:
+        keys, n = http_requests(acc.http_dst)
+        totals = pd.DataFrame({"address": acc.addresses.decode(keys // 65536).to_pandas(), "port": keys % 65536, "n": n})
     proxies = find_proxies(client, proxy, port, requests, totals)
     chosen = np.array([(p, q) in proxies for p, q in zip(proxy, port)], dtype=bool)
     if not chosen.any():
@@ -108,6 +235,13 @@ def _proxy_pairs(acc: PairAccumulator, hids: np.ndarray, hts: np.ndarray, hsize:
     remap[chosen] = np.arange(int(chosen.sum()))
     group = remap[hids]
     sel = group >= 0
-    stats = pair_statistics(group[sel], hts[sel], hsize[sel], hdur[sel], hans[sel], int(chosen.sum()), start, window)
-    return _frame(stats, **{"source.ip": client[chosen], "destination.ip": proxy[chosen], "destination.port": port[chosen],
-                            "destination.domain": host[chosen], "network.transport": "tcp", KIND: "proxy"}), proxies
+    k = int(chosen.sum())
+    stats = statistics(group[sel], hts[sel], hsize[sel], k, start, window)
+    stats.pop("duplicates")
+    coder: AddressCoder = acc.addresses
+    out = pd.DataFrame({"source.code": coder.encode(_arr(list(client[chosen]))), "destination.code": coder.encode(_arr(list(proxy[chosen]))),
+                        "destination.port": port[chosen].astype(np.int64), "proto": TRANSPORTS.index("tcp"), **stats,
+                        "answered": np.bincount(group[sel], weights=hans[sel], minlength=k) / np.maximum(stats["connections"], 1),
+                        "held_open_s": 0.0, "longest_s": 0.0})
+    out[KIND], out["destination.domain"] = "proxy", host[chosen]
+    return out, proxies
