@@ -91,9 +91,27 @@ class DgaModel:
         return feats
 
     def linear_logit(self, enc: F.Encoded) -> np.ndarray:
-        """The baseline's logit, without building a sparse matrix."""
-        row, col, val = hashed_ngrams(enc, self.buckets)
-        return self.lr_bias + np.bincount(row, weights=self.lr_weights[col] * val, minlength=len(enc.lengths))
+        """The baseline's logit without a sparse matrix: n-gram ids built incrementally, masked, summed.
+
+        Same value as `lr_matrix(enc) @ weights + bias` (up to float summation order).
+        """
+        b, rows = F.bounded(enc)
+        total = len(rows)
+        ids = np.zeros(total, dtype=np.uint64)
+        ok = np.ones(total, dtype=bool)
+        acc = np.zeros(total)
+        mask = np.uint64(self.buckets - 1) if self.buckets & (self.buckets - 1) == 0 else None
+        for n in NGRAMS:
+            ch = b[n - 1 : n - 1 + total]
+            ok &= ch != 0
+            ids = ids * np.uint64(F.BASE) + ch.astype(np.uint64)
+            mixed = ((ids * np.uint64(2 * n + 1) + np.uint64(n)) * _MIX) >> np.uint64(40)
+            col = (mixed & mask if mask is not None else mixed % np.uint64(self.buckets)).astype(np.int64)
+            acc += np.where(ok, self.lr_weights[col], 0.0)
+        lens = enc.lengths
+        per = sum(np.maximum(lens + 3 - n, 0) for n in NGRAMS)
+        sums = np.bincount(rows, weights=acc, minlength=len(lens))
+        return self.lr_bias + sums / np.sqrt(np.maximum(per, 1))
 
     def predict(self, enc: F.Encoded) -> np.ndarray:
         """Probabilities (0..1) only: the linear model needs no hand-made features (the fast path)."""

@@ -189,25 +189,8 @@ def _split_valid(names: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     publen = np.where(exc, publen - 1, publen)
     is_public = nl <= publen
     reglen = np.minimum(publen + 1, nl)
-    reg = np.empty(len(names), dtype=object)
-    suf = np.empty(len(names), dtype=object)
-    for k in np.unique(reglen):
-        m = reglen == k
-        reg[m] = pc.utf8_reverse(prefixes[k].filter(pa.array(m))).to_numpy(zero_copy_only=False)
-    for k in np.unique(publen):
-        m = publen == k
-        suf[m] = pc.utf8_reverse(prefixes[k].filter(pa.array(m))).to_numpy(zero_copy_only=False)
-    label = _label(reg, suf)
+    reg = pc.utf8_reverse(pc.choose(pa.array(reglen), *prefixes))
+    suf = pc.utf8_reverse(pc.choose(pa.array(publen), *prefixes))
+    label = pc.replace_substring_regex(reg, r"\..*$", "")  # the registered label has no dot
+    reg, suf, label = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=object) for a in (reg, suf, label))
     return reg, suf, label, is_public
-
-
-def _label(reg: np.ndarray, suf: np.ndarray) -> np.ndarray:
-    regs = pa.array(reg, pa.string())
-    lens = pc.subtract(pc.utf8_length(regs), pc.add(pc.utf8_length(pa.array(suf, pa.string())), 1))
-    lens = pc.max_element_wise(lens, 0).to_numpy()
-    out = np.empty(len(reg), dtype=object)
-    for k in np.unique(lens):
-        m = lens == k
-        out[m] = pc.utf8_slice_codeunits(regs.filter(pa.array(m)), 0, int(k)).to_numpy(zero_copy_only=False)
-    return out
-
