@@ -30,7 +30,7 @@ from nightjar.errors import InputError
 CUT, END = "2025-07-01", "2026-01-01"
 ROLE_OF_BUCKET = ["train"] * 6 + ["validation"] * 2 + ["test"] * 2
 SUBDOMAINS = ("m", "en", "blog", "shop", "support", "help", "docs", "news", "store", "mail", "app", "account", "login", "secure")
-ISCX_HOST_CAP = 40
+ISCX_HOST_CAP = 150
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,21 @@ def url_values(events: pd.DataFrame) -> np.ndarray:
     raise SchemaError(f"no URL column: expected one of {', '.join(INPUT_COLUMNS)}; found {', '.join(map(str, events.columns))}")
 
 
-def threshold_at_fpr(benign_scores: np.ndarray, fpr: float) -> float:
-    """The lowest threshold whose false-positive rate on `benign_scores` is at most `fpr`."""
-    s = np.sort(np.asarray(benign_scores, dtype=np.float64))[::-1]
-    allowed = int(np.floor(fpr * len(s)))
-    return 0.0 if allowed >= len(s) else float(np.nextafter(s[allowed], np.inf))
+def threshold_at_fpr(benign_scores: np.ndarray, fpr: float, weights: np.ndarray | None = None) -> float:
+    """The lowest threshold whose (weighted) false-positive rate on `benign_scores` is at most `fpr`."""
+    s = np.asarray(benign_scores, dtype=np.float64)
+    if not len(s):
+        return 0.5
+    w = np.ones(len(s)) if weights is None else np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-s, kind="stable")
+    s, share = s[order], np.cumsum(w[order]) / w.sum()
+    # scores tied with a higher one alert together: only cut between distinct values
+    last_of_value = np.r_[s[1:] != s[:-1], True]
+    ok = np.flatnonzero(last_of_value & (share <= fpr + 1e-12))
+    if not len(ok):
+        return float(np.nextafter(s[0], np.inf))
+    k = ok[-1]
+    return float(s[k]) if k + 1 == len(s) else float(np.nextafter(s[k + 1], np.inf))
 
 
 class UrlDetector(Detector):
@@ -101,9 +111,21 @@ class UrlDetector(Detector):
         self.validation_: dict[str, Any] = {}
         return self
 
-    def set_threshold(self, benign_by_source: dict[str, np.ndarray]) -> float:
-        """Threshold = the highest of the per-source thresholds at `target_fpr` on validation benign scores."""
-        per = {name: threshold_at_fpr(s, self.target_fpr) for name, s in benign_by_source.items() if len(s)}
+    def set_threshold(self, benign_by_source: dict[str, np.ndarray], groups_by_source: dict[str, np.ndarray] | None = None) -> float:
+        """Threshold = the highest of the per-source thresholds at `target_fpr` on validation benign scores.
+
+        With `groups_by_source` (registered domain per URL) each domain weighs the same within its source, so a
+        crawled site with thousands of look-alike URLs counts as one site, not as thousands of false positives.
+        """
+        per = {}
+        for name, s in benign_by_source.items():
+            if not len(s):
+                continue
+            w = None
+            if groups_by_source is not None:
+                codes, _ = pd.factorize(pd.Series(groups_by_source[name], dtype=object))
+                w = 1.0 / np.bincount(codes)[codes]
+            per[name] = threshold_at_fpr(s, self.target_fpr, w)
         self.threshold_ = max(per.values()) if per else 0.5
         self.validation_ = {name: {"rows": int(len(s)), "fpr": float((np.asarray(s) >= self.threshold_).mean())}
                             for name, s in benign_by_source.items() if len(s)}

@@ -99,10 +99,16 @@ def evaluate_model(det: UrlDetector, df: pd.DataFrame, log: Any = print) -> tupl
     base = oot | test_benign
     out["by_scheme"] = {"https only": figures(y[base & https], s[base & https], thresholds, shipped),
                         "http only": figures(y[base & http], s[base & http], thresholds, shipped)}
-    out["benign_fpr"] = [{"source": name, "role": r, "rows": int(((role == r) & (src == name)).sum()),
-                          "fpr@shipped": float((s[(role == r) & (src == name)] >= shipped).mean())}
-                         for r in ("validation", "test") for name in sorted(set(src[~y]))
-                         if ((role == r) & (src == name)).any()]
+    out["benign_fpr"] = []
+    for r in ("validation", "test"):
+        for name in sorted(set(src[~y])):
+            m = (role == r) & (src == name)
+            if not m.any():
+                continue
+            hit = s[m] >= shipped
+            per_domain = pd.Series(hit).groupby(df["regdom"].to_numpy()[m]).mean()
+            out["benign_fpr"].append({"source": name, "role": r, "rows": int(m.sum()), "fpr@shipped": float(hit.mean()),
+                                      "domains": int(len(per_domain)), "domain_weighted_fpr@shipped": float(per_domain.mean())})
     return out, {"scores": s, "oot_y": y[sets["oot_openphish_vs_all_heldout_benign"]],
                  "oot_s": s[sets["oot_openphish_vs_all_heldout_benign"]], "val_y": y[val], "val_s": s[val],
                  "oot_groups": src[sets["oot_openphish_vs_all_heldout_benign"]]}

@@ -151,6 +151,6 @@ class UrlModel:
 
 def _fit_linear(x: sp.csr_matrix, y: np.ndarray, weight: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
     """Logistic regression by SGD (log loss, L2); returns (weights, bias)."""
-    clf = SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=8, tol=None, random_state=seed)
+    clf = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=8, tol=None, random_state=seed)
     clf.fit(x, y, sample_weight=weight)
     return clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0])

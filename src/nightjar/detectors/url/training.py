@@ -57,8 +57,10 @@ def train_detector(data: Path, model_kind: str = "lgbm", seed: int = SEED, num_t
     det.fit(train[["url"]], train["label"].to_numpy(), brands=brands, groups=train["regdom"].to_numpy(), weight=weight)
     val = df[(df["role"] == "validation") & ~df["label"]]
     scores = det.score_values(val["url"].to_numpy(dtype=object), explain_rows=False)[0]
-    by_source = {name: np.nan_to_num(scores[(val["source"] == name).to_numpy()], nan=0.0) for name in sorted(val["source"].unique())}
-    det.set_threshold(by_source)
+    names = sorted(val["source"].unique())
+    by_source = {name: np.nan_to_num(scores[(val["source"] == name).to_numpy()], nan=0.0) for name in names}
+    groups = {name: val.loc[val["source"] == name, "regdom"].to_numpy(dtype=object) for name in names}
+    det.set_threshold(by_source, groups)
     det.num_threads = 1
     det.model_.params["num_threads"] = 1
     return det, df
@@ -82,7 +84,7 @@ def write_model(det: UrlDetector, out: Path, metrics: dict | None = None, name: 
         name, "url", out, version=version, threshold=det.threshold_, target_fpr=det.target_fpr,
         feature_schema={"input": "url, url.full, or url.domain + url.original (Zeek http)", "features": det.model_.feature_names,
                         "ngrams": "hashed byte 3-5-grams of host + path (no scheme, no www.)", "brands": len(det.model_.brands.brands)},
-        metrics={"validation": det.validation_, "threshold_rule": "max over validation benign sources of the 1% FPR threshold",
+        metrics={"validation": det.validation_, "threshold_rule": "max over validation benign sources of the threshold at 1% FPR, each registered domain weighing the same within its source",
                  **(metrics or {})},
         training_data=training_data, params={**det.get_params(), "openphish_train_cap": OPENPHISH_TRAIN_CAP, "synthetic": SYNTHETIC},
     )
