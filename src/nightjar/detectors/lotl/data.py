@@ -23,6 +23,8 @@ OTRF_META = "lotl/otrf_security_datasets/otrf_dataset_metadata.csv"
 SHELLS = {"cmd.exe", "powershell.exe", "pwsh.exe", "wscript.exe", "cscript.exe", "mshta.exe", "rundll32.exe", "regsvr32.exe"}
 SYSTEM_ROOTS = ("c:\\windows\\", "c:\\program files\\", "c:\\program files (x86)\\", "c:\\programdata\\microsoft\\",
                 "c:\\windowsazure\\", "c:\\packages\\", "\\??\\c:\\windows\\")
+# Launcher markers of PowerShell stagers (Empire, Covenant, Metasploit web delivery).
+STAGER = r"-enc(?:odedcommand)?\s|-w(?:indow(?:style)?)?\s+hidden|frombase64string|downloadstring|iex\s*\(|reflection\.assembly"
 SOURCES = {
     "atomic_evtx": ("JayanthK007/atomic-evtx@5ee5509", "none stated (research use only)", ATOMIC),
     "otrf_security_datasets": ("OTRF/Security-Datasets@d9d40ef", "MIT", OTRF),
@@ -90,7 +92,9 @@ def label_otrf(df: pd.DataFrame) -> np.ndarray:
     Launchers (seeds) are: children of a shell or script host (cmd, powershell, wscript, cscript,
     mshta, rundll32, regsvr32) that are not conhost.exe and not run by a machine or service account;
     processes whose executable or parent executable lies outside the system and program folders
-    (payloads, grunts, dumpers, tools on the desktop); PsExec's service. Every descendant of a seed
+    (payloads, grunts, dumpers, tools on the desktop); PsExec's service; PowerShell carrying stager
+    markers (`STAGER`: encoded or hidden window, FromBase64String, DownloadString, IEX, Reflection.Assembly),
+    which catches Empire's WinRM/WMI launchers whose parent is wsmprovhost or wmiprvse. Every descendant of a seed
     (by process.parent.entity_id, else host + parent pid) is in the attack tree too.
     """
     name = df["process.name"].astype("string").str.lower().fillna("")
@@ -100,6 +104,8 @@ def label_otrf(df: pd.DataFrame) -> np.ndarray:
     seed = parent.isin(SHELLS) & (name != "conhost.exe") & ~service
     seed |= _outside_system(df["process.executable"]) | _outside_system(df["process.parent.executable"])
     seed |= name.isin(["psexesvc.exe"]) | parent.isin(["psexesvc.exe"])
+    cmd = df["process.command_line"].astype("string").str.lower().fillna("")
+    seed |= name.isin(["powershell.exe", "pwsh.exe"]) & cmd.str.contains(STAGER, regex=True)
     label = seed.to_numpy().copy()
     ids = df["process.entity_id"].astype("string").fillna("").to_numpy()
     pids = (df["dataset"].astype(str) + "|" + df["host.name"].astype("string").fillna("") + "|" + df["process.pid"].astype("string").fillna("")).to_numpy()

@@ -81,7 +81,7 @@ def otrf_figures(det: LotlDetector, otrf: pd.DataFrame, rarity: bool) -> tuple[d
 
 
 def evaluate_all(data: Path, out: Path, det: LotlDetector | None = None, num_threads: int = 2,
-                 variants: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+                 variants: bool = True, log: Callable[[str], None] = print, figures: Path | None = None) -> dict[str, Any]:
     """Run every evaluation; write the JSON report and the HTML card into `out`; return the summary."""
     from nightjar.detectors.lotl.training import train_detector
 
@@ -119,6 +119,7 @@ def evaluate_all(data: Path, out: Path, det: LotlDetector | None = None, num_thr
     summary["otrf_labelling"] = D.label_otrf.__doc__
     (out / "lotl_evaluation.json").write_text(json.dumps({**summary, "otrf_per_dataset": otrf_rows}, indent=1, default=float))
     _card(res, summary, otrf_rows, det).write_html(out / "lotl_model_card.html")
+    write_figures(res, summary, figures or out)
     return summary
 
 
@@ -194,3 +195,33 @@ def evaluate_command(model: str | None, data: Path, out: Path, threads: int, log
     summary = evaluate_all(data, out, det=det, num_threads=threads, log=log)  # type: ignore[arg-type]
     _print_figures(summary, log)
     log(f"report: {out / 'lotl_evaluation.json'}, card: {out / 'lotl_model_card.html'}")
+
+
+# --- figures for docs/lotl.md ---------------------------------------------------------------------
+def write_figures(res: CvResult, summary: dict[str, Any], folder: Path) -> list[Path]:
+    """SVG figures: ROC on a log-FPR axis (both models, leave-technique-out) and the confounder variants."""
+    from nightjar.plots import bar_chart
+    from nightjar.training.card_plots import curve_plot
+    from nightjar.training.curves import roc_points
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    curves, points = {}, {}
+    for kind, label in (("lgbm", "LightGBM"), ("lr", "LR baseline")):
+        roc = roc_points(res.y, res.scores[kind])
+        curves[label] = (roc["fpr"], roc["tpr"])
+        m = summary["lto"][kind]
+        points[label] = (max(m["fpr"], 1e-4), m["tpr"], f"TPR {m['tpr']:.2f} @ FPR {m['fpr']:.4f}")
+    roc_svg = curve_plot(curves, title="Leave-technique-out ROC (Atomic-EVTX, pooled out-of-fold)", x_label="FPR per benign event (log)",
+                         y_label="TPR per attack event", log_x=True, x_range=(1e-4, 1.0), points=points, vline=(1e-3, "1e-3"),
+                         legend="bottom right")
+    paths = [folder / "lotl_roc.svg", folder / "lotl_confounders.svg", folder / "lotl_admin.svg"]
+    paths[0].write_text(str(roc_svg))
+    names = list(summary["variants"])
+    paths[1].write_text(str(bar_chart([f"{n} (LGBM)" for n in names], [summary["variants"][n]["lgbm"]["tpr"] for n in names],
+                                      title="TPR at the validation threshold (FPR 1e-3), by variant", value_format="{:.3f}", width=640)))
+    paths[2].write_text(str(bar_chart([f"{n} ({k})" for n in names for k in ("LGBM", "LR")],
+                                      [summary["variants"][n][k]["admin_holdout_alert_share"]
+                                       for n in names for k in ("lgbm", "lr")],
+                                      title="Share of hold-out dual-use admin commands that alert", value_format="{:.3f}", width=640)))
+    return paths
