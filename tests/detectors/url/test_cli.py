@@ -18,7 +18,7 @@ def test_score_url_keeps_one_row_per_line_and_writes_campaigns(tmp_path, monkeyp
     src = tmp_path / "urls.txt"
     src.write_bytes("\n".join(LINES + kit).encode() + b"\nhttp://bad\xff\xfe.com/x\n")
     out, camp = tmp_path / "scored.csv", tmp_path / "campaigns.csv"
-    result = CliRunner().invoke(app, ["score", "url", str(src), "-o", str(out), "--campaigns", str(camp)])
+    result = CliRunner().invoke(app, ["score", "url", str(src), "-o", str(out), "--campaigns", str(camp), "--threshold", "0.001"])
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(out, keep_default_na=False)
     assert list(scored.columns[:4]) == ["url", "score", "alert", "reasons"]
@@ -32,8 +32,7 @@ def test_score_url_keeps_one_row_per_line_and_writes_campaigns(tmp_path, monkeyp
     assert "not UTF-8" in by_line[len(scored) - 1] or scored.loc[len(scored) - 1, "score"] == ""
     campaigns = pd.read_csv(camp)
     assert list(campaigns.columns[:3]) == ["campaign", "summary", "urls"]
-    if scored["alert"].astype(str).eq("True").sum() >= 2:
-        assert campaigns["summary"].str.contains("one kit").any()
+    assert "6 URLs, 6 hosts, one kit: /ap/*/?cmd" in campaigns["summary"].tolist()  # every scored row alerts at 0.001
 
 
 def test_campaigns_option_is_refused_for_other_detectors(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
