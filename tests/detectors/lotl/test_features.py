@@ -79,3 +79,10 @@ def test_prepare_names_from_paths_grandparent_and_neutral_parent() -> None:
 
 def test_entropy_bounds() -> None:
     assert F.entropy("") == 0 and F.entropy("aaaa") == 0 and F.entropy("abcd") == pytest.approx(2.0)
+
+
+def test_techniques_from_pattern_keyword_or_binary() -> None:
+    know = knowledge()
+    assert know.match("certutil.exe", "certutil -urlcache -f http://a b").techniques == ["T1105"]
+    assert know.match("mshta.exe", "mshta.exe vbscript:Close(Execute(\"x\"))").techniques == ["T1218.005"]
+    assert know.match("notepad.exe", "notepad.exe a.txt").techniques == []

@@ -41,6 +41,17 @@ KEYWORD_TECHNIQUES = {
     ".hta": "T1218.005",
 }
 ENCODED_TECHNIQUE = "T1027"
+# Binaries whose abuse maps to one technique whatever the flags (used when no pattern or keyword gives one).
+BINARY_TECHNIQUES = {
+    "mshta.exe": "T1218.005", "regsvr32.exe": "T1218.010", "rundll32.exe": "T1218.011", "msiexec.exe": "T1218.007",
+    "cmstp.exe": "T1218.003", "installutil.exe": "T1218.004", "regasm.exe": "T1218.009", "regsvcs.exe": "T1218.009",
+    "odbcconf.exe": "T1218.008", "control.exe": "T1218.002", "hh.exe": "T1218.001", "msbuild.exe": "T1127.001",
+    "powershell.exe": "T1059.001", "pwsh.exe": "T1059.001", "cmd.exe": "T1059.003", "cscript.exe": "T1059.005",
+    "wscript.exe": "T1059.005", "wmic.exe": "T1047", "schtasks.exe": "T1053.005", "at.exe": "T1053.002",
+    "sc.exe": "T1543.003", "bitsadmin.exe": "T1197", "reg.exe": "T1112", "vssadmin.exe": "T1490", "wbadmin.exe": "T1490",
+    "bcdedit.exe": "T1490", "wevtutil.exe": "T1070.001", "certutil.exe": "T1105", "esentutl.exe": "T1003.002",
+    "ntdsutil.exe": "T1003.003", "mavinject.exe": "T1218.013", "netsh.exe": "T1562.004", "auditpol.exe": "T1562.002",
+}
 CATEGORY_WORDS = {"Download": "download", "Execute": "execute", "AWL Bypass": "bypass application allow-listing",
                   "ADS": "use an alternate data stream", "Dump": "dump memory", "Copy": "copy files",
                   "UAC Bypass": "bypass UAC", "Compile": "compile code", "Upload": "upload", "Tamper": "tamper",
@@ -68,6 +79,7 @@ class Match:
     """What the knowledge says about one event."""
 
     lolbin: bool = False
+    name: str = ""
     patterns: list[Pattern] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     unusual_path: bool = False
@@ -76,6 +88,7 @@ class Match:
     def techniques(self) -> list[str]:
         """ATT&CK ids, most specific first, without repeats."""
         ids = [p.technique for p in self.patterns] + [KEYWORD_TECHNIQUES.get(k, "") for k in self.keywords]
+        ids = [t for t in ids if t] or [BINARY_TECHNIQUES.get(self.name, "")]
         return list(dict.fromkeys(t for t in ids if t))
 
 
@@ -117,7 +130,7 @@ class Knowledge:
     def match(self, name: str, command_line: str, executable: str = "") -> Match:
         """Everything known about a process `name` run as `command_line` from `executable`."""
         name, low = name.lower(), command_line.lower()
-        m = Match(lolbin=name in self.patterns)
+        m = Match(lolbin=name in self.patterns, name=name)
         if m.lolbin:
             flags = set(flags_of(low))
             m.patterns = [p for p in self.patterns[name] if set(p.flags) <= flags]

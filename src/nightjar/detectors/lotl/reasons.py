@@ -66,6 +66,8 @@ def phrase(feature: str, name: str, parent: str) -> str:
         return f"command-line token '{tok}'"
     if feature == "parent_shell":
         return f"{parent} starting {name}"
+    if feature == "lolbin":
+        return f"documented LOLBin {name}"
     return PHRASES.get(feature, feature.replace("_", " "))
 
 
