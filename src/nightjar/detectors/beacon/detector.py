@@ -29,7 +29,7 @@ DETECTOR_FILE = "detector.json"
 ALLOWLIST_FILE = "allowlist.txt"
 OUTPUT = ("source.ip", "destination.ip", "destination.port", "destination.domain", "connections")
 EXTRA = (*(f"score.{s}" for s in SUBSCORES), "score.beacon", "score.duration", "long_connection", "allowlisted",
-         KIND, "destination.is_proxy", "network.transport", "interval.median_s", "interval.mad_s", "bytes.median",
+         KIND, "destination.is_proxy", "network.transport", "interval.median_s", "interval.mad_s", "interval.evidence", "interval.band", "bytes.median",
          "held_open_s", "longest_connection_s", "first_seen", "last_seen", "prevalence")
 
 
@@ -165,6 +165,7 @@ class BeaconDetector(Detector):
             "allowlisted": col(np.where(allowed, labels, "")), KIND: col(kind),
             "destination.is_proxy": col(table["destination.is_proxy"].to_numpy()), "network.transport": col(transport),
             "interval.median_s": col(stats["gap_median"], 3), "interval.mad_s": col(stats["gap_mad"], 3),
+            "interval.evidence": col(stats["gap_evidence"], 3), "interval.band": col(stats["gap_band"]),
             "bytes.median": col(stats["size_median"]), "held_open_s": col(stats["held_open_s"], 3),
             "longest_connection_s": col(stats["longest_s"], 3),
             "first_seen": t0 + pd.to_timedelta(col(stats["first_s"]), unit="s"),

@@ -11,6 +11,8 @@ The statistics (see docs/beacon.md for why each one):
   `concentration`, the share of gaps within [0.25, 1.75] x the median or within 0.25 of 2x, 3x, 4x
   (missed beats) (a histogram view: a jittered beacon keeps its gaps in one band around the period,
   Poisson traffic spreads them from 0 to 3x: ~0.69 of its gaps fall on that grid);
+- periodicity (periodicity.py): decades of evidence that the gaps sit in a band around the period
+  (or around 2x..4x of it) more often than random arrivals would, tested over band widths 10-70 %;
 - sizes: median bytes sent, share of connections within 10 % (or 16 bytes) of it;
 - coverage: share of the observation window's time bins that hold a connection;
 - held open: the union of the connections' [start, start + duration] spans (long connections).
@@ -21,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from nightjar.detectors.beacon.periodicity import periodicity
 
 BAND_LOW, BAND_HIGH = 0.25, 1.75  # the concentration band, in multiples of the median gap
 MISSED_MAX, MISSED_TOLERANCE = 4.25, 0.25  # a gap near 2x, 3x, 4x the median is a missed beat, on the grid
@@ -109,6 +113,9 @@ class Intervals:
     skew: np.ndarray
     concentration: np.ndarray
     n: np.ndarray
+    evidence: np.ndarray  # periodicity.py: decades of evidence against random arrivals
+    band: np.ndarray  # half-width of the band around the period (or its multiples) with the most evidence
+    band_share: np.ndarray  # share of gaps in that band
 
 
 def intervals(group: np.ndarray, ts: np.ndarray, n_groups: int) -> Intervals:
@@ -135,7 +142,8 @@ def intervals(group: np.ndarray, ts: np.ndarray, n_groups: int) -> Intervals:
     with np.errstate(invalid="ignore", divide="ignore"):
         conc = group_sum(inside, g, n_groups) / n
     skew = np.where(n > 0, skew, np.nan)
-    return Intervals(med / 1e6, q1 / 1e6, q3 / 1e6, mad / 1e6, skew, conc, n)
+    evidence, band, share = periodicity(ratio, g, n_groups)
+    return Intervals(med / 1e6, q1 / 1e6, q3 / 1e6, mad / 1e6, skew, conc, n, evidence, band, share)
 
 
 @dataclass
@@ -234,6 +242,7 @@ def pair_statistics(group: np.ndarray, ts_us: np.ndarray, sent: np.ndarray | Non
         "connections": counts, "first_s": first, "last_s": last,
         "gap_median": gaps.median, "gap_q1": gaps.q1, "gap_q3": gaps.q3, "gap_mad": gaps.mad,
         "gap_skew": gaps.skew, "gap_concentration": gaps.concentration,
+        "gap_evidence": gaps.evidence, "gap_band": gaps.band, "gap_band_share": gaps.band_share,
         "coverage": cover, "bins_active": occupied, "bins": bins,
         "duplicates": np.array([dropped]),
     }

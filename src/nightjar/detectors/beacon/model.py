@@ -32,8 +32,9 @@ import numpy as np
 
 from nightjar.errors import ConfigError
 
-SUBSCORES = ("interval", "size", "coverage", "count", "answered", "rarity")
-DEFAULT_WEIGHTS = {"interval": 0.45, "size": 0.10, "coverage": 0.10, "count": 0.10, "answered": 0.20, "rarity": 0.05}
+SUBSCORES = ("interval", "periodicity", "size", "coverage", "count", "answered", "rarity")
+DEFAULT_WEIGHTS = {"interval": 0.10, "periodicity": 0.40, "size": 0.10, "coverage": 0.05, "count": 0.05, "answered": 0.25,
+                   "rarity": 0.05}
 FLOOR = 0.02
 MODEL_FILE = "beacon_model.json"
 
@@ -89,6 +90,7 @@ class BeaconModel:
     floor: float = FLOOR
     count_scale: float = 24.0
     allowlist_factor: float = 0.25  # an allowlisted pair's score is multiplied by this
+    periodicity_decades: float = 8.0  # evidence (decades, periodicity.py) that scores 1
     long_connection_s: float = 3600.0  # a session held at least this long is a long-connection finding
     min_internal_sources: int = 10  # fewer internal sources: rarity is not judged (1.0)
     notes: dict[str, Any] = field(default_factory=dict)
@@ -97,6 +99,7 @@ class BeaconModel:
         """The six sub-scores from per-pair statistics (keys as made by pairs.pair_statistics)."""
         return {
             "interval": interval_score(stats["gap_concentration"], stats["gap_median"], stats["gap_mad"], stats["gap_skew"]),
+            "periodicity": _clip01(stats["gap_evidence"] / self.periodicity_decades),
             "size": np.where(np.isnan(stats["size_median"]), 1.0, _clip01(stats["size_match"])),  # unknown sizes: neutral
             "coverage": _clip01(stats["coverage"]),
             "count": count_score(stats["connections"], self.count_scale),

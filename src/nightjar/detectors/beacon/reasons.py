@@ -49,8 +49,12 @@ def explain(stats: dict[str, np.ndarray], subs: dict[str, np.ndarray], long: np.
         else:
             med, mad = stats["gap_median"][i], stats["gap_mad"][i]
             spread = 100 * mad / med if med > 0 else 0.0
-            regular = "every" if subs["interval"][i] >= 0.5 else "irregular, median gap"
+            regular = "every" if max(subs["interval"][i], subs["periodicity"][i]) >= 0.5 else "irregular, median gap"
             parts.append(f"{regular} {duration_text(med)} ±{spread:.0f} %")
+            band, share, evidence = stats["gap_band"][i], stats["gap_band_share"][i], stats["gap_evidence"][i]
+            if np.isfinite(band) and evidence >= 1:
+                parts.append(f"{100 * share:.0f} % of gaps within ±{100 * band:.0f} % of the period or a multiple "
+                             f"(chance 1 in 10^{min(evidence, 99):.0f})")
             parts.append(f"{n} connections over {duration_text(span)} "
                          f"({int(stats['bins_active'][i])}/{int(stats['bins'][i])} time bins active)")
             size = stats["size_median"][i]

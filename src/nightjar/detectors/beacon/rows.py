@@ -17,6 +17,7 @@ from nightjar.detectors.beacon.proxy import find_proxies
 
 KIND = "pair.kind"  # address | domain | proxy
 TIMING = ("first_s", "last_s", "gap_median", "gap_q1", "gap_q3", "gap_mad", "gap_skew", "gap_concentration",
+          "gap_evidence", "gap_band", "gap_band_share",
           "size_median", "size_match", "bytes_sent", "coverage", "bins_active", "bins")
 
 
