@@ -123,7 +123,9 @@ class BeaconDetector(Detector):
         labels = self._allowlist().match(dst_code, coder, port, transport, domain)
         allowed = labels != None  # noqa: E711
         final = np.maximum(beacon, np.where(long, duration, 0.0))
-        final = np.round(np.where(allowed, final * m.allowlist_factor, final), 6)
+        final = np.where(allowed, final * m.allowlist_factor, final)
+        echo = (transport == "icmp") & ~(stats["size_median"] > m.icmp_payload_bytes)
+        final = np.round(np.where(echo, final * m.icmp_echo_factor, final), 6)
         alert = final >= self.threshold_
         order = np.lexsort((-stats["connections"], -final))
         detail = np.zeros(len(final), dtype=bool)
@@ -133,6 +135,9 @@ class BeaconDetector(Detector):
         ident = {KIND: kind, "destination.is_proxy": table["destination.is_proxy"].to_numpy(), "destination.port": port,
                  "destination.ip": lambda i: coder.decode(dst_code[i:i + 1])[0].as_py()}
         explained = explain(stats, subs, long, labels, ident, window, self.min_connections, sel)
+        for j, i in enumerate(sel):
+            if echo[i]:
+                explained[j] += f", ICMP echo with payloads <= {m.icmp_payload_bytes:.0f} bytes (reachability check: scored x{m.icmp_echo_factor:g})"
         reasons = np.full(len(final), None, dtype=object)
         reasons[sel] = explained
         reasons = reasons[order]

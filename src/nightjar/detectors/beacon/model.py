@@ -90,6 +90,10 @@ class BeaconModel:
     floor: float = FLOOR
     count_scale: float = 24.0
     allowlist_factor: float = 0.25  # an allowlisted pair's score is multiplied by this
+    # ICMP has no ports: one (source, destination) echo pair mixes every use, and small periodic echoes are
+    # reachability monitoring (uptime checks, load balancers). Only ICMP that carries data can be a tunnel.
+    icmp_echo_factor: float = 0.25  # an ICMP pair's score is multiplied by this ...
+    icmp_payload_bytes: float = 128.0  # ... when its median payload per connection is at most this
     periodicity_decades: float = 8.0  # evidence (decades, periodicity.py) that scores 1
     long_connection_s: float = 3600.0  # a session held at least this long is a long-connection finding
     min_internal_sources: int = 10  # fewer internal sources: rarity is not judged (1.0)
