@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
+import typer.main
+from typer import core as typer_core
 
 from nightjar import __version__
 from nightjar.console import error
@@ -42,12 +45,27 @@ def root(
     """
 
 
+def _keep_examples_verbatim(command: Any) -> None:
+    """Mark every `Example:` block so click's plain help does not re-wrap its lines."""
+    if command.help and "Example:" in command.help and "\b" not in command.help:
+        head, example = command.help.split("Example:", 1)
+        command.help = head + "Example:\n\n\b" + example
+    for sub in getattr(command, "commands", {}).values():
+        _keep_examples_verbatim(sub)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and map Nightjar errors to exit codes (2 for input, 1 otherwise)."""
     from nightjar import commands  # noqa: F401  (registers the commands on `app`)
 
+    command = typer.main.get_command(app)
+    if not sys.stdout.isatty():
+        # plain help when piped: typer reads this flag when it formats help and errors
+        typer_core.HAS_RICH = False
+        _keep_examples_verbatim(command)
+
     try:
-        app(args=argv, standalone_mode=True)
+        command.main(args=argv, prog_name="nightjar", standalone_mode=True)
     except (InputError, ModelNotFoundError) as exc:  # bad usage: unreadable input, unknown model or version
         error(str(exc))
         sys.exit(2)
