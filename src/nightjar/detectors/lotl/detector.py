@@ -36,6 +36,7 @@ class Featurised:
     tokens: list[list[str]]
     evidence: list[dict[str, Any]]
     usable: np.ndarray  # per event
+    keys: np.ndarray | None = None  # the distinct rows' keys
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -93,18 +94,30 @@ class LotlDetector(Detector):
         rows = prep.iloc[first].reset_index(drop=True)
         ccodes, cmd_uniques = pd.factorize(cmd_key.iloc[first])
         values, evid, toks = [], [], []
+        cache = self._cache("_command_cache") if knowledge is None else {}
         for key in cmd_uniques:
-            name, cmd, exe, ofn = key.split("\0")
-            v, ev = F.command_features(name, cmd, exe, ofn, know)
-            values.append(v)
-            evid.append(ev)
-            toks.append(F.tokens(cmd))
+            hit = cache.get(key)
+            if hit is None:
+                name, cmd, exe, ofn = key.split("\0")
+                v, ev = F.command_features(name, cmd, exe, ofn, know)
+                hit = cache[key] = (v, ev, F.tokens(cmd))
+            values.append(hit[0])
+            evid.append(hit[1])
+            toks.append(hit[2])
         per = np.asarray(values, dtype=np.float64).reshape(len(cmd_uniques), len(F.NUMERIC))[ccodes]
         parts = {**F.relation_features(rows), **(F.context_features(rows) if self.context else {})}
         dense = np.column_stack([per, *parts.values()]) if len(rows) else np.zeros((0, len(F.NUMERIC) + len(parts)))
         tokens = F.event_tokens(rows, [toks[c] for c in ccodes], self.parent_tokens)
         usable = ((prep["cmd"] != "") | (prep["exe"] != "")).to_numpy()
-        return Featurised(prep, codes, first, dense, [*F.NUMERIC, *parts], tokens, [evid[c] for c in ccodes], usable)
+        return Featurised(prep, codes, first, dense, [*F.NUMERIC, *parts], tokens, [evid[c] for c in ccodes], usable,
+                          np.asarray(row_uniques, dtype=object))
+
+    def _cache(self, name: str, limit: int = 50_000) -> dict:
+        """A per-detector memo of distinct rows (telemetry repeats across batches), emptied past `limit`."""
+        cache: dict = self.__dict__.setdefault(name, {})
+        if len(cache) > limit:
+            cache.clear()
+        return cache
 
     # --- fit ---------------------------------------------------------------------------------------
     def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray, groups: np.ndarray | None = None,
@@ -117,6 +130,8 @@ class LotlDetector(Detector):
         """
         if self.model_kind not in ("lgbm", "lr"):
             raise ConfigError(f"The 'model_kind' parameter of LotlDetector must be 'lgbm' or 'lr'. Got {self.model_kind!r}.")
+        self.__dict__.pop("_command_cache", None)
+        self.__dict__.pop("_reason_cache", None)
         if knowledge is not None:
             self.knowledge_ = knowledge
         elif not hasattr(self, "knowledge_"):
@@ -175,16 +190,23 @@ class LotlDetector(Detector):
         techniques = np.full(n, None, dtype=object)
         explain = np.flatnonzero(np.nan_to_num(score, nan=-1.0) >= min(self.explain_above, self.threshold_))
         rows = np.unique(f.codes[explain])
+        memo = self._cache("_reason_cache")
+        memo_key = f"{self.threshold_!r}"
         alerted = np.unique(f.codes[alert])  # the model's own contributions (costly) only for alerting rows
+        alerted = np.array([r for r in alerted if (memo_key, f.keys[r]) not in memo], dtype=np.int64)
         contrib = self.model_.contributions(x[alerted]) if len(alerted) else np.zeros((0, x.shape[1]))
         where = {int(r): k for k, r in enumerate(alerted)}
         names = self.model_.feature_names
         p = f.prep.iloc[f.first[rows]] if len(rows) else f.prep.iloc[:0]
         words_of: dict[int, tuple[list[str], list[str]]] = {}
         for r, name, parent, gparent, exe in zip(rows, p["name"], p["parent"], p["grandparent"], p["exe"]):
+            if (memo_key, f.keys[r]) in memo:
+                words_of[int(r)] = memo[(memo_key, f.keys[r])]
+                continue
             words, ids = evidence_phrases(name, parent, gparent, exe, f.evidence[r])
             if int(r) in where:
                 words += model_phrases(contrib[where[int(r)]], x[r].toarray().ravel(), names, name, parent)
+                memo[(memo_key, f.keys[r])] = (words, ids)
             words_of[int(r)] = (words, ids)
         for i in explain:
             words, ids = words_of[int(f.codes[i])]
