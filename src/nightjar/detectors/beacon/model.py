@@ -33,8 +33,7 @@ import numpy as np
 from nightjar.errors import ConfigError
 
 SUBSCORES = ("interval", "periodicity", "size", "coverage", "count", "answered", "rarity")
-DEFAULT_WEIGHTS = {"interval": 0.10, "periodicity": 0.40, "size": 0.10, "coverage": 0.05, "count": 0.05, "answered": 0.25,
-                   "rarity": 0.05}
+DEFAULT_WEIGHTS = {"interval": 0.20, "periodicity": 0.30, "size": 0.10, "coverage": 0.05, "count": 0.05, "answered": 0.30}
 FLOOR = 0.02
 MODEL_FILE = "beacon_model.json"
 
@@ -94,7 +93,7 @@ class BeaconModel:
     # reachability monitoring (uptime checks, load balancers). Only ICMP that carries data can be a tunnel.
     icmp_echo_factor: float = 0.25  # an ICMP pair's score is multiplied by this ...
     icmp_payload_bytes: float = 128.0  # ... when its median payload per connection is at most this
-    periodicity_decades: float = 8.0  # evidence (decades, periodicity.py) that scores 1
+    periodicity_decades: float = 6.0  # evidence (decades, periodicity.py) that scores 1
     long_connection_s: float = 3600.0  # a session held at least this long is a long-connection finding
     min_internal_sources: int = 10  # fewer internal sources: rarity is not judged (1.0)
     notes: dict[str, Any] = field(default_factory=dict)
