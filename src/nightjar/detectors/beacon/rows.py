@@ -59,7 +59,8 @@ def pair_table(acc: PairAccumulator, min_connections: int) -> tuple[pd.DataFrame
     c = acc.conn
     row_pair, ts, sent = concat(c.row_pair, np.int32), concat(c.row_ts, np.int64), concat(c.row_sent, np.float32)
     hids, hts, hsize, hans, _ = _http(acc)
-    start, window = _window(ts, hts)
+    long_ts, long_dur = concat(c.long_ts, np.int64), concat(c.long_dur, np.float64)
+    start, window = _window(ts, hts, (long_ts + long_dur * 1e6).astype(np.int64))  # the window ends with the last connection's end
     src_u, dst_u, pp_u = concat(c.src, np.int64), concat(c.dst, np.int64), concat(c.pp, np.int32)
     addrs, inv = np.unique(np.concatenate([src_u, dst_u]), return_inverse=True)
     n_addr, m = len(addrs), len(src_u)
@@ -77,7 +78,7 @@ def pair_table(acc: PairAccumulator, min_connections: int) -> tuple[pd.DataFrame
     stats = {k: np.full(n, np.nan) for k in TIMING}
     stats["connections"] = counts
     stats["answered"] = np.bincount(gid_u, weights=concat(c.answered, np.float32), minlength=n) / np.maximum(counts, 1)
-    held, longest = held_open(gid_u[concat(c.long_pair, np.int64)], concat(c.long_ts, np.int64) / 1e6, concat(c.long_dur, np.float64), n)
+    held, longest = held_open(gid_u[concat(c.long_pair, np.int64)], long_ts / 1e6, long_dur, n)
     stats["held_open_s"] = held + np.bincount(gid_u, weights=concat(c.short_s, np.float32), minlength=n)
     stats["longest_s"] = longest
     cand = np.flatnonzero(counts >= min_connections)
