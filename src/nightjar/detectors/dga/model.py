@@ -48,10 +48,12 @@ def lr_matrix(enc: F.Encoded, buckets: int) -> sp.csr_matrix:
     return sp.csr_matrix((val, (row, col)), shape=(len(enc.lengths), buckets))
 
 
-def fit_linear(x: sp.csr_matrix, y: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
+def fit_linear(x: sp.csr_matrix, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Logistic regression by SGD (log loss, L2), balanced classes; returns (weights, bias)."""
     clf = SGDClassifier(loss="log_loss", alpha=2e-6, max_iter=6, tol=None, class_weight="balanced", random_state=seed)
-    clf.fit(x, y)
+    if sample_weight is not None:
+        sample_weight = np.where(y, sample_weight / sample_weight[y].mean(), sample_weight / sample_weight[~y].mean())
+    clf.fit(x, y, sample_weight=sample_weight)
     return clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0])
 
 
@@ -142,11 +144,12 @@ class DgaModel:
         enc = F.encode(labels)
         x = lr_matrix(enc, self.buckets)
         y = np.asarray(y, dtype=bool)
-        self.lr_weights, self.lr_bias = fit_linear(x, y, seed)
+        lr_weight = sample_weight if self.params.get("lr_family_balanced") and sample_weight is not None else None
+        self.lr_weights, self.lr_bias = fit_linear(x, y, seed, lr_weight)
         folds = _fold_of(labels, 3)
         oof = np.zeros(len(labels))
         for k in range(3):
-            w, b = fit_linear(x[folds != k], y[folds != k], seed + k + 1)
+            w, b = fit_linear(x[folds != k], y[folds != k], seed + k + 1, None if lr_weight is None else lr_weight[folds != k])
             oof[folds == k] = x[folds == k] @ w + b
         feats = self.features(enc)
         feats["lr_logit"] = oof
