@@ -140,3 +140,23 @@ def test_registering_first_seeds_the_builtin_as_version_one(registry: Registry, 
     new = registry.register("toy", "toy", make_model(0.2))
     assert new.version == 2
     assert registry.aliases("toy") == {"production": 1, "candidate": 2}
+
+
+def test_a_new_builtin_release_becomes_production_unless_the_user_chose_another(registry: Registry, make_model, tmp_path: Path) -> None:
+    shipped = _ship(tmp_path, make_model)
+    assert resolve_model("toy", Registry(registry.root))[1].version == 1
+    shutil.rmtree(shipped)
+    shutil.copytree(make_model(0.3), shipped)
+    Manifest.create("toy", "toy", shipped, threshold=0.5).write(shipped)
+    upgraded = Registry(registry.root)
+    assert resolve_model("toy", upgraded)[1].version == 2
+    assert upgraded.aliases("toy") == {"production": 2, "previous": 1}
+    assert resolve_model("toy", Registry(registry.root))[1].version == 2  # not seeded twice
+    upgraded.register("toy", "toy", make_model(0.9))
+    upgraded.promote("toy", 3)
+    shutil.rmtree(shipped)
+    shutil.copytree(make_model(0.7), shipped)
+    Manifest.create("toy", "toy", shipped).write(shipped)
+    again = Registry(registry.root)
+    assert resolve_model("toy", again)[1].version == 3  # the user's own production stays
+    assert again.aliases("toy")["candidate"] == 4

@@ -43,6 +43,7 @@ class Registry:
     def __init__(self, root: Path, *, seed_builtins: bool = True) -> None:
         self.root = Path(root)
         self.seed_builtins = seed_builtins
+        self._seeded: set[str] = set()  # names whose built-in is known to be registered already
 
     def __repr__(self) -> str:
         return f"Registry({str(self.root)!r})"
@@ -263,15 +264,42 @@ class Registry:
         return manifest
 
     def _seed(self, name: str) -> None:
-        """Register the built-in model `name` as version 1 / production when the registry has none."""
-        if not self.seed_builtins or self._numbers(name):
+        """Register the built-in model `name` when the registry does not hold its files yet.
+
+        The first built-in becomes version 1 / production. A package upgrade that ships different
+        files becomes the next version: production when production is itself a built-in (the user
+        has not promoted a model of their own), candidate otherwise, so an upgrade never replaces
+        a model the user chose.
+        """
+        if not self.seed_builtins or name in self._seeded:
             return
         source = builtin.builtin_models().get(name)
         if source is None:
             return
+        numbers = self._numbers(name)
+        shipped_files = Manifest.read(source).files
+        self._seeded.add(name)  # from here on, reads of `name` must not seed again (they recurse here)
+        if any(Manifest.read(self.path(name, n)).files == shipped_files for n in numbers):
+            return
+        try:
+            self._seed_new(name, source, numbers)
+        except BaseException:
+            self._seeded.discard(name)
+            raise
+
+    def _seed_new(self, name: str, source: Path, numbers: list[int]) -> None:
         shipped = builtin.read_builtin(name, source)
         meta = {k: getattr(shipped, k) for k in ("feature_schema", "threshold", "target_fpr", "metrics",
                                                   "training_data", "params", "code_version", "created_at")}
+        if numbers:
+            production = self.aliases(name).get("production")
+            seeded = {e.get("version") for e in self.events(name) if e.get("action") == "seed"}
+            follow = production is None or production in seeded
+            manifest = self._store(name, shipped.kind, source, meta, action="seed", alias=None if follow else "candidate",
+                                   reason=f"built-in model of this nightjar release ({source})", expect=shipped)
+            if follow:
+                self.promote(name, manifest.version, "production", reason="production follows the built-in model")
+            return
         try:
             self._store(name, shipped.kind, source, meta, action="seed", alias="production",
                         reason=f"built-in model shipped with nightjar ({source})", version=1, expect=shipped)
