@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from nightjar.detectors.beacon import BeaconDetector
 from nightjar.io import Reading
+from nightjar.registry.builtin import BUILTIN_DIR
 
 REPEATS = 3
 COPIES = 10
@@ -70,7 +71,7 @@ def main() -> None:
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/beacon/rita_missing_host")
-    det = BeaconDetector().fit()
+    det = BeaconDetector.load(BUILTIN_DIR / "beacon")  # the shipped model: its threshold and allowlist
     conn_files = sorted(p for p in path.rglob("conn.*") if p.is_file())
     batches = [(b.kind, b.table, b.source) for b in Reading(conn_files, show_progress=False)]
     rows = sum(t.num_rows for _, t, _ in batches)

@@ -204,3 +204,12 @@ def test_rita_beacon_ranks_first(shared_data, tmp_path) -> None:
     rows = pd.read_csv(out)
     assert (rows.iloc[0]["source.ip"], rows.iloc[0]["destination.port"]) == ("73.54.23.243", 80)
     assert summary.alerts == int(rows["alert"].sum()) <= 3
+
+
+def test_out_of_order_across_rotated_files_is_counted() -> None:
+    det = BeaconDetector().fit()
+    acc = det.aggregator()
+    for times, source in (([0.0, 100.0, 200.0], "a"), ([150.0, 300.0], "b"), ([50.0], "b"), ([400.0], "c")):
+        acc.add("conn", pa.Table.from_pandas(_conns(np.array(times), "10.0.0.1", "10.0.0.2"), preserve_index=False), source)
+    out = det.finish(acc)
+    assert det.facts_["out_of_order"] == 2 and out.iloc[0]["connections"] == 7

@@ -1,8 +1,8 @@
 """The beacon evaluation (docs/beacon.md): rita, slips, otrf and the synthetic recall-versus-jitter set.
 
 Run: `python -m nightjar.detectors.beacon.evaluation [DATA] --out DIR [--beacons 100]`: writes
-DIR/beacon_evaluation.json and the self-contained DIR/beacon_evaluation.html (recall-versus-jitter
-curve, score histograms, tables; `report.py`).
+DIR/beacon_evaluation.json, the self-contained DIR/beacon_evaluation.html (recall-versus-jitter
+curve, score histograms, tables; `report.py`) and the two figures as DIR/beacon_*.svg.
 Synthetic split by time: the threshold is chosen on validation (background 2024-04-19..20, seed 0)
 as the lowest that keeps background false alerts at <= 1 per 10,000 pairs, then fixed for the test
 (background 2024-04-21, seed 1, other beacons). rita_missing_host is not an independent test: its
@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from nightjar.detectors.beacon.detector import BeaconDetector
-from nightjar.detectors.beacon.report import report_html
+from nightjar.detectors.beacon.report import plots, report_html
 from nightjar.detectors.beacon.synthetic import framework_gaps, inject
 from nightjar.io import Reading
 from nightjar.registry.builtin import BUILTIN_DIR
@@ -160,6 +160,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "beacon_evaluation.json").write_text(json.dumps({k: v for k, v in figures.items() if k != "histograms"}, indent=1, default=str) + "\n")
     write_html(args.out / "beacon_evaluation.html", report_html(figures))
+    for stem, svg in plots(figures).items():
+        (args.out / f"{stem}.svg").write_text(str(svg) + "\n")
     print(json.dumps({k: v for k, v in figures.items() if k != "histograms"}, indent=1, default=str))
 
 

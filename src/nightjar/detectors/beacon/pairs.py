@@ -168,12 +168,26 @@ class PairAccumulator:
         self._pending_rows: dict[str, int] = {}
         self._batch_max = -(1 << 62)
         self._source: str | None = None
+        self._conn_sources: list[tuple[int, str | None]] = []  # (rows, source) of the buffered conn batches
+
+    def _count_out_of_order(self, ts: pa.Array) -> None:
+        """Count connections that start before the end of an earlier file (sources in arrival order)."""
+        marks, self._conn_sources = self._conn_sources, []
+        t = pc.fill_null(ts, -(1 << 62)).to_numpy(zero_copy_only=False)
+        sizes = np.array([m[0] for m in marks], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        batch_max = np.maximum.reduceat(t, starts) if len(t) else np.zeros(0, dtype=np.int64)
+        limits = np.empty(len(marks), dtype=np.int64)
+        for i, (_, source) in enumerate(marks):  # one step per batch, not per connection
+            if source != self._source:  # a new file: starts before the last file's end are out of order
+                self._last_max, self._source = max(self._last_max, self._batch_max), source
+            limits[i] = self._last_max
+            self._batch_max = max(self._batch_max, int(batch_max[i]))
+        self.counts.out_of_order += int(np.count_nonzero(t < np.repeat(limits, sizes)))
 
     # --- feeding ---------------------------------------------------------------------------------
     def add(self, kind: str, table: pa.Table, source: str | None = None) -> None:
         """Take one batch of kind conn, http, ssl or dns (others are counted and ignored)."""
-        if source != self._source:  # a new file: connections earlier than the last file's end are out of order
-            self._last_max, self._source = max(self._last_max, self._batch_max), source
         if kind not in COLUMNS:
             self.counts.other[kind] += table.num_rows
             return
@@ -182,12 +196,10 @@ class PairAccumulator:
         if n == 0:
             return
         if kind == "conn":
-            ts = _micros(table)
-            if ts.null_count < n:
-                self.counts.out_of_order += pc.sum(pc.less(ts, self._last_max)).as_py() or 0
-                self._batch_max = max(self._batch_max, pc.max(ts).as_py())
+            self._conn_sources.append((n, source))
         # small batches (hourly rotated files) are gathered up to BUFFER_ROWS rows, then reduced at once
-        self._pending.setdefault(kind, []).append(table.select([c for c in COLUMNS[kind] if c in table.column_names]))
+        have = set(table.column_names)
+        self._pending.setdefault(kind, []).append(table.select([c for c in COLUMNS[kind] if c in have]))
         self._pending_rows[kind] = self._pending_rows.get(kind, 0) + n
         if self._pending_rows[kind] >= BUFFER_ROWS:
             self._flush(kind)
@@ -204,6 +216,7 @@ class PairAccumulator:
             return
         table = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
         if kind == "conn":
+            self._count_out_of_order(_micros(table))
             self._add_conn(table)
         elif kind == "http":
             self._add_http(table)

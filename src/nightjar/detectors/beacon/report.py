@@ -51,12 +51,8 @@ def _jitter_curve(recall: dict[str, float]) -> tuple[list[float], list[float]]:
     return [x for x, _ in pts], [y for _, y in pts]
 
 
-def report_html(figures: dict[str, Any]) -> str:
-    """The evaluation page for `figures` as written by evaluation.main (with a `histograms` entry)."""
-    from datetime import UTC, datetime
-
-    from nightjar import __version__
-
+def plots(figures: dict[str, Any]) -> dict[str, Markup]:
+    """The report's SVG figures by file stem: the recall-versus-jitter curve and the test score histograms."""
     curve = line_plot({"validation": _jitter_curve(figures["synthetic_validation"]["recall"]),
                        "test": _jitter_curve(figures["synthetic_test"]["recall"])},
                       title="Recall at the shipped threshold versus jitter", x_label="jitter (% of the period)",
@@ -64,6 +60,16 @@ def report_html(figures: dict[str, Any]) -> str:
     h = figures.get("histograms", {})
     hist = histogram({"background pairs": h.get("test_background", []), "injected beacons": h.get("test_beacons", [])},
                      bins=40, density=True, title="Test split: score distributions", x_label="score")
+    return {"beacon_recall_jitter": Markup(curve), "beacon_scores": Markup(hist)}
+
+
+def report_html(figures: dict[str, Any]) -> str:
+    """The evaluation page for `figures` as written by evaluation.main (with a `histograms` entry)."""
+    from datetime import UTC, datetime
+
+    from nightjar import __version__
+
+    svg = plots(figures)
     return _env().from_string(TEMPLATE).render(
-        title="Nightjar beacon detector: evaluation", f=figures, curve=Markup(curve), hist=Markup(hist),
+        title="Nightjar beacon detector: evaluation", f=figures, curve=svg["beacon_recall_jitter"], hist=svg["beacon_scores"],
         version=__version__, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))

@@ -1,6 +1,6 @@
 """From the accumulated state to one row of statistics per pair (address, domain and proxy pairs).
 
-Address pairs: the batches' distinct pairs are unified with one `np.unique` over packed integers;
+Address pairs: the batches' distinct pairs are unified with one hash factorisation of packed integers;
 pairs with fewer than `min_connections` connections get counts and held-open time only (no sort,
 no timing statistics); the rest are sorted once by (pair, time) through a packed int64 key.
 """
@@ -62,11 +62,13 @@ def pair_table(acc: PairAccumulator, min_connections: int) -> tuple[pd.DataFrame
     long_ts, long_dur = concat(c.long_ts, np.int64), concat(c.long_dur, np.float64)
     start, window = _window(ts, hts, (long_ts + long_dur * 1e6).astype(np.int64))  # the window ends with the last connection's end
     src_u, dst_u, pp_u = concat(c.src, np.int64), concat(c.dst, np.int64), concat(c.pp, np.int32)
-    addrs, inv = np.unique(np.concatenate([src_u, dst_u]), return_inverse=True)
+    inv, addrs = pd.factorize(np.concatenate([src_u, dst_u]))  # hashing, no sort
+    addrs = np.asarray(addrs, dtype=np.int64)
     n_addr, m = len(addrs), len(src_u)
     s_d, d_d = inv[:m].astype(np.int64), inv[m:].astype(np.int64)
     if n_addr * n_addr < (1 << (62 - PORT_BITS)):
-        keys, gid_u = np.unique(((s_d * n_addr + d_d) << PORT_BITS) | pp_u, return_inverse=True)
+        gid_u, keys = pd.factorize(((s_d * n_addr + d_d) << PORT_BITS) | pp_u)
+        keys = np.asarray(keys, dtype=np.int64)
         p_src, p_dst, p_pp = (keys >> PORT_BITS) // n_addr, (keys >> PORT_BITS) % n_addr, keys & ((1 << PORT_BITS) - 1)
     else:  # more than ~2.6M addresses: unique rows instead of packed keys
         keys, gid_u = np.unique(np.stack([s_d, d_d, pp_u.astype(np.int64)], axis=1), axis=0, return_inverse=True)
@@ -141,9 +143,8 @@ def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarra
 
 
 def _dense(addrs: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Index of each address code in the sorted `addrs`, -1 when absent."""
-    pos = np.minimum(np.searchsorted(addrs, codes), max(len(addrs) - 1, 0))
-    return np.where(addrs[pos] == codes, pos, -1) if len(addrs) else np.full(len(codes), -1)
+    """Index of each address code in `addrs` (distinct codes), -1 when absent."""
+    return pd.Index(addrs).get_indexer(codes).astype(np.int64)
 
 
 def _names(acc: PairAccumulator, addrs: np.ndarray, p_src: np.ndarray, p_dst: np.ndarray, port: np.ndarray) -> np.ndarray:
