@@ -95,6 +95,8 @@ class UrlDetector(Detector):
         """Fit on URLs with boolean labels (rows that do not parse are dropped). Threshold: see `set_threshold`."""
         if self.model_kind not in ("lgbm", "lr"):
             raise ConfigError(f"The 'model_kind' parameter of UrlDetector must be 'lgbm' or 'lr'. Got {self.model_kind!r}.")
+        if self.buckets < 2 or self.buckets & (self.buckets - 1):
+            raise ConfigError(f"The 'buckets' parameter of UrlDetector must be a power of two. Got {self.buckets!r}.")
         y = np.asarray(labels, dtype=bool)
         parsed = parse(pa.array(url_values(events), pa.string()))
         ok = parsed.ok

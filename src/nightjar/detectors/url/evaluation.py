@@ -81,6 +81,7 @@ def evaluate_model(det: UrlDetector, df: pd.DataFrame, log: Any = print) -> tupl
     has_path = ~df["url"].str.match(r"^([a-z]+://)?[^/]+/?$").to_numpy()
     real = test_benign & np.isin(src, REAL_BENIGN) & has_path
     sets = {
+        "validation (all sources; for model selection)": val,
         "oot_openphish_vs_all_heldout_benign": oot | test_benign,
         "oot_openphish_unseen_regdom_vs_all_heldout_benign": unseen | test_benign,
         "oot_openphish_vs_heldout_legit_with_paths": oot | real,

@@ -25,11 +25,13 @@ from nightjar.detectors.url.features import FEATURES
 
 NGRAMS = (3, 4, 5)
 MODEL_FILE, LGBM_FILE = "url_model.json", "lgbm.txt"
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, bucket, value) of hashed byte n-grams of each text; value = 1/sqrt(n-grams in the row)."""
+    """(row, bucket, norm) of hashed byte n-grams of each text; `norm[row]` = 1/sqrt(n-grams in the row) is each entry's value.
+
+    `buckets` must be a power of two (the bucket is the top bits of a multiplicative hash).
+    """
     arr = pc.fill_null(texts, "").cast(pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -37,27 +39,26 @@ def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
     start, stop = int(offsets[0]), int(offsets[-1])
-    flat = data[start:stop].astype(np.uint64)
+    flat = data[start:stop].astype(np.uint32)
     lengths = np.diff(offsets)
-    row_of = np.repeat(np.arange(n), lengths)
-    room = np.repeat(offsets[1:] - start, lengths) - np.arange(len(flat))  # bytes left in the row from each position
+    row_of = np.repeat(np.arange(n, dtype=np.int32), lengths)
+    room = np.repeat((offsets[1:] - start).astype(np.int32), lengths) - np.arange(len(flat), dtype=np.int32)  # bytes left in the row
     rows, cols = [], []
     h = flat.copy()
-    mask = np.uint64(buckets - 1)
-    for k in range(2, max(NGRAMS) + 1):  # h[i] becomes the hash of the k bytes starting at i
+    shift = np.uint32(32 - int(np.log2(buckets)))
+    for k in range(2, max(NGRAMS) + 1):  # h[i] becomes the (32-bit FNV-style) hash of the k bytes starting at i
         m = len(flat) - k + 1
         if m <= 0:
             break
-        h = (h[:m] * np.uint64(1099511628211)) ^ flat[k - 1:k - 1 + m]
+        h = (h[:m] * np.uint32(16777619)) ^ flat[k - 1:k - 1 + m]
         if k in NGRAMS:
             ok = room[:m] >= k
             rows.append(row_of[:m][ok])
-            cols.append((((h[ok] + np.uint64(k)) * _MIX) >> np.uint64(32)) & mask)
+            cols.append(((h[ok] + np.uint32(k)) * np.uint32(0x9E3779B1)) >> shift)
     if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    row, col = np.concatenate(rows), np.concatenate(cols).astype(np.int64)
-    per = np.bincount(row, minlength=n).astype(np.float64)
-    return row, col, 1.0 / np.sqrt(np.maximum(per[row], 1))
+        return np.zeros(0, np.int32), np.zeros(0, np.int32), np.ones(n)
+    row, col = np.concatenate(rows), np.concatenate(cols).astype(np.int32)
+    return row, col, 1.0 / np.sqrt(np.maximum(np.bincount(row, minlength=n), 1))
 
 
 @dataclass
@@ -79,14 +80,14 @@ class UrlModel:
         return (np.log1p(np.maximum(x, 0)) - self.mean) / self.std
 
     def _design(self, x: np.ndarray, texts: pa.Array) -> sp.csr_matrix:
-        row, col, val = hashed_ngrams(texts, self.buckets)
-        grams = sp.csr_matrix((val, (row, col)), shape=(len(x), self.buckets))
+        row, col, norm = hashed_ngrams(texts, self.buckets)
+        grams = sp.csr_matrix((norm[row], (row, col)), shape=(len(x), self.buckets))
         return sp.hstack([grams, sp.csr_matrix(self._scaled(x))], format="csr")
 
     def linear_logit(self, x: np.ndarray, texts: pa.Array) -> np.ndarray:
         """The baseline's logit, without building a sparse matrix."""
-        row, col, val = hashed_ngrams(texts, self.buckets)
-        grams = np.bincount(row, weights=self.lr_weights[col] * val, minlength=len(x))
+        row, col, norm = hashed_ngrams(texts, self.buckets)
+        grams = np.bincount(row, weights=self.lr_weights[col], minlength=len(x)) * norm
         return self.lr_bias + grams + self._scaled(x) @ self.lr_weights[self.buckets:]
 
     def score(self, x: np.ndarray, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -7,12 +7,11 @@ import numpy as np
 from nightjar.detectors.url.features import FEATURES
 
 LOW = "no phishing traits found"
-_IX = {name: i for i, name in enumerate(FEATURES)}
 
 
 def traits(row: np.ndarray, registered: str, brand: tuple[str | None, str | None, str | None], path_brand: str | None) -> list[str]:
     """The phishing traits of one feature row, strongest first."""
-    f = {name: float(row[i]) for name, i in _IX.items()}
+    f = dict(zip(FEATURES, row.tolist()))
     out: list[str] = []
     in_sub, in_label, near = brand
     if in_sub:
