@@ -103,13 +103,13 @@ class BeaconDetector(Detector):
         table, facts = pair_table(acc, self.min_connections)
         self.facts_ = {**facts, **{k: v for k, v in vars(acc.counts).items() if k != "other"}}
         self.notes_ = [notes(self.facts_, len(table))]
-        if table.empty:
+        if len(table["connections"]) == 0:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in (*OUTPUT, SCORE, ALERT, REASONS, *EXTRA)})
         coder = acc.addresses
-        stats = {k: table[k].to_numpy(dtype=np.float64) for k in table.columns if table[k].dtype.kind == "f"}
-        src_code, dst_code = table["source.code"].to_numpy(dtype=np.int64), table["destination.code"].to_numpy(dtype=np.int64)
-        kind = table[KIND].to_numpy(dtype=object)
-        domain = table["destination.domain"].to_numpy(dtype=object)
+        stats = {k: v.astype(np.float64) for k, v in table.items() if v.dtype.kind == "f"}
+        src_code, dst_code = table["source.code"].astype(np.int64), table["destination.code"].astype(np.int64)
+        kind = table[KIND]
+        domain = table["destination.domain"]
         stats["prevalence"] = self._prevalence(src_code, dst_code, kind, domain, coder)
         combined, subs = self.model_.score(stats)
         enough = stats["connections"] >= self.min_connections
@@ -118,8 +118,8 @@ class BeaconDetector(Detector):
         m = self.model_
         long = stats["held_open_s"] >= m.long_connection_s
         duration = np.clip(stats["held_open_s"] / window, 0, 1)
-        port = table["destination.port"].to_numpy(dtype=np.int64)
-        transport = np.array(TRANSPORTS, dtype=object)[table["proto"].to_numpy(dtype=np.int64)]
+        port = table["destination.port"].astype(np.int64)
+        transport = np.array(TRANSPORTS, dtype=object)[table["proto"].astype(np.int64)]
         labels = self._allowlist().match(dst_code, coder, port, transport, domain)
         allowed = labels != None  # noqa: E711
         final = np.maximum(beacon, np.where(long, duration, 0.0))
@@ -132,7 +132,7 @@ class BeaconDetector(Detector):
         detail[order[: self.explain_top]] = True
         detail |= alert | long
         sel = np.flatnonzero(detail)
-        ident = {KIND: kind, "destination.is_proxy": table["destination.is_proxy"].to_numpy(), "destination.port": port,
+        ident = {KIND: kind, "destination.is_proxy": table["destination.is_proxy"], "destination.port": port,
                  "destination.ip": lambda i: coder.decode(dst_code[i:i + 1])[0].as_py()}
         explained = explain(stats, subs, long, labels, ident, window, self.min_connections, sel)
         for j, i in enumerate(sel):
@@ -146,7 +146,7 @@ class BeaconDetector(Detector):
         dst_ip = coder.decode(dst_code[order])
         dom_rows = np.flatnonzero(kind[order] == "domain")
         if len(dom_rows):
-            members = table["members"].to_numpy(dtype=object)[order]
+            members = table["members"][order]
             texts = np.array(dst_ip.to_numpy(zero_copy_only=False), dtype=object)
             for i in dom_rows:
                 shown = coder.decode(np.asarray(members[i][:3])).to_pylist()
@@ -168,7 +168,7 @@ class BeaconDetector(Detector):
             **{f"score.{name}": col(np.where(enough, subs[name], np.nan), 4) for name in SUBSCORES},
             "score.beacon": col(beacon, 4), "score.duration": col(duration, 4), "long_connection": col(long),
             "allowlisted": col(np.where(allowed, labels, "")), KIND: col(kind),
-            "destination.is_proxy": col(table["destination.is_proxy"].to_numpy()), "network.transport": col(transport),
+            "destination.is_proxy": col(table["destination.is_proxy"]), "network.transport": col(transport),
             "interval.median_s": col(stats["gap_median"], 3), "interval.mad_s": col(stats["gap_mad"], 3),
             "interval.evidence": col(stats["gap_evidence"], 3), "interval.band": col(stats["gap_band"]),
             "bytes.median": col(stats["size_median"]), "held_open_s": col(stats["held_open_s"], 3),

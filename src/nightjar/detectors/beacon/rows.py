@@ -53,8 +53,8 @@ def _window(*arrays: np.ndarray) -> tuple[int, float]:
     return lo, (hi - lo) / 1e6
 
 
-def pair_table(acc: PairAccumulator, min_connections: int) -> tuple[pd.DataFrame, dict[str, float]]:
-    """(one row per pair with its statistics and identity columns, facts about the window)."""
+def pair_table(acc: PairAccumulator, min_connections: int) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """(one row per pair: columns of statistics and identity as numpy arrays, facts about the window)."""
     acc.flush()
     c = acc.conn
     row_pair, ts, sent = concat(c.row_pair, np.int32), concat(c.row_ts, np.int64), concat(c.row_sent, np.float32)
@@ -101,18 +101,21 @@ def pair_table(acc: PairAccumulator, min_connections: int) -> tuple[pd.DataFrame
         np.minimum.at(first, gid[few], ts[few])
         np.maximum.at(last, gid[few], ts[few])
         stats["first_s"][rest], stats["last_s"][rest] = (first[rest] - start) / 1e6, (last[rest] - start) / 1e6
-    table = pd.DataFrame({"source.code": addrs[p_src], "destination.code": addrs[p_dst],
-                          "destination.port": (p_pp >> 2).astype(np.int64), "proto": (p_pp & 3).astype(np.int64), **stats})
-    table[KIND] = "address"
+    table: dict[str, np.ndarray] = {"source.code": addrs[p_src], "destination.code": addrs[p_dst],
+                                    "destination.port": (p_pp >> 2).astype(np.int64), "proto": (p_pp & 3).astype(np.int64), **stats}
+    table[KIND] = np.full(n, "address", dtype=object)
     table["destination.domain"] = _names(acc, addrs, p_src, p_dst, p_pp >> 2)
-    frames = [table, _domain_pairs(table, gid, ts, sent, start, window, min_connections)]
+    extra = [_domain_pairs(table, gid, ts, sent, start, window, min_connections)]
     proxy_rows, proxies = _proxy_pairs(acc, hids, hts, hsize, hans, start, window)
-    frames.append(proxy_rows)
-    table = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else table
+    extra = [f for f in (*extra, proxy_rows) if len(f)]
+    table["members"] = np.full(n, None, dtype=object)
+    if extra:  # domain and proxy pairs are few: append them column by column
+        table = {k: np.concatenate([v, *(f[k].to_numpy(dtype=v.dtype if v.dtype != object else object) if k in f.columns
+                                         else np.full(len(f), None, dtype=object) for f in extra)]) for k, v in table.items()}
     proxy_keys = {int(code) * 65536 + int(p) for (a, p) in proxies for code in acc.addresses.encode_dictionary(_arr([a]))[:1] if code >= 0}
-    is_proxy = np.isin(table["destination.code"].to_numpy() * 65536 + table["destination.port"].to_numpy(), list(proxy_keys))
-    table["destination.is_proxy"] = is_proxy & (table[KIND] == "address").to_numpy()
-    table.loc[table["destination.is_proxy"], "destination.domain"] = "(web proxy)"
+    is_proxy = np.isin(table["destination.code"] * 65536 + table["destination.port"], list(proxy_keys)) & (table[KIND] == "address")
+    table["destination.is_proxy"] = is_proxy
+    table["destination.domain"][is_proxy] = "(web proxy)"
     facts = {"window_s": window, "start_us": start, "duplicates": duplicates, "proxies": len(proxies), "pairs_timed": len(cand)}
     return table, facts
 
@@ -172,16 +175,16 @@ def _names(acc: PairAccumulator, addrs: np.ndarray, p_src: np.ndarray, p_dst: np
     return out
 
 
-def _domain_pairs(table: pd.DataFrame, gid: np.ndarray, ts: np.ndarray, sent: np.ndarray, start: int, window: float,
+def _domain_pairs(table: dict[str, np.ndarray], gid: np.ndarray, ts: np.ndarray, sent: np.ndarray, start: int, window: float,
                   min_connections: int) -> pd.DataFrame:
     """(source, domain) pairs whose name spans several address pairs (CDN rotation, fallback servers)."""
-    dom = table["destination.domain"].to_numpy(dtype=object)
+    dom = np.asarray(table["destination.domain"], dtype=object)
     named = pd.notna(dom)
     named[named] = ~pd.Series(dom[named], dtype=object).str.match(r"^[\d.]+$|:").to_numpy(dtype=bool)  # a name, not an address literal
     has = np.flatnonzero(named)
     if len(has) == 0:
         return pd.DataFrame()
-    src = table["source.code"].to_numpy()[has]
+    src = table["source.code"][has]
     codes, _ = pd.factorize(pd.Series(src.astype(str)) + "\x1f" + pd.Series(dom[has].astype(str)))
     size = np.bincount(codes)
     multi = size[codes] >= 2
@@ -189,7 +192,7 @@ def _domain_pairs(table: pd.DataFrame, gid: np.ndarray, ts: np.ndarray, sent: np
         return pd.DataFrame()
     pairs, codes = has[multi], pd.factorize(codes[multi])[0]
     k = int(codes.max()) + 1
-    mapping = np.full(len(table), -1, dtype=np.int64)
+    mapping = np.full(len(table["connections"]), -1, dtype=np.int64)
     mapping[pairs] = codes
     group = mapping[gid]
     sel = group >= 0
@@ -198,20 +201,20 @@ def _domain_pairs(table: pd.DataFrame, gid: np.ndarray, ts: np.ndarray, sent: np
     n = np.bincount(group[sel], minlength=k).astype(np.float64)
     for name in TIMING:
         stats[name] = np.where(n >= min_connections, stats[name], np.nan)
-    conn = table["connections"].to_numpy()[pairs]
-    port = table["destination.port"].to_numpy()[pairs]
+    conn = table["connections"][pairs]
+    port = table["destination.port"][pairs]
     lo, hi, longest = np.full(k, 1 << 20), np.full(k, -1), np.zeros(k)
     np.minimum.at(lo, codes, port)
     np.maximum.at(hi, codes, port)
-    np.maximum.at(longest, codes, table["longest_s"].to_numpy()[pairs])
+    np.maximum.at(longest, codes, table["longest_s"][pairs])
     order = np.argsort(codes, kind="stable")
     bounds = np.cumsum(np.bincount(codes, minlength=k))[:-1]
-    dst = table["destination.code"].to_numpy()[pairs]
+    dst = table["destination.code"][pairs]
     firsts = order[np.concatenate([[0], bounds])]
     out = pd.DataFrame({"source.code": src[multi][firsts], "destination.code": -1, "destination.port": np.where(lo == hi, lo, -1),
                         "proto": 1, **stats, "connections": n,
-                        "answered": np.bincount(codes, weights=table["answered"].to_numpy()[pairs] * conn, minlength=k) / np.maximum(n, 1),
-                        "held_open_s": np.bincount(codes, weights=table["held_open_s"].to_numpy()[pairs], minlength=k),
+                        "answered": np.bincount(codes, weights=table["answered"][pairs] * conn, minlength=k) / np.maximum(n, 1),
+                        "held_open_s": np.bincount(codes, weights=table["held_open_s"][pairs], minlength=k),
                         "longest_s": longest})
     out["members"] = [sorted(set(m.tolist())) for m in np.split(dst[order], bounds)]
     out[KIND], out["destination.domain"] = "domain", dom[pairs[firsts]]
