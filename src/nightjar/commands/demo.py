@@ -19,9 +19,15 @@ def demo(
     hosts: int = typer.Option(20, "--hosts", help="Machines in the lab's organisation (6..500)."),
     days: int = typer.Option(2, "--days", help="Days of telemetry from Monday 2026-03-02 (1..31)."),
     no_profile: bool = typer.Option(False, "--no-profile", help="Leave the telemetry profile out of the report (faster)."),
+    shadow_fraction: float = typer.Option(0.5, "--shadow-fraction", help="Share of the DNS clients (by source.ip) whose day-2 "
+                                          "events the retrained candidate shadows, in (0, 1]."),
 ) -> None:
     """Generate a synthetic office with planted attacks (cached after the first run), scan it with every shipped
     detector, show what was found against the ground truth, and write a self-contained HTML report.
+
+    With two days or more, a DGA candidate retrained on day 1 (the shipped model with the local DNS
+    added as benign) is shadowed on day 2, and the shadow report and the monitoring summary are printed.
+    The demo keeps its own registry and alert store under --out.
 
     Example:
         nightjar demo --out /tmp/nightjar-demo
@@ -30,12 +36,15 @@ def demo(
     from nightjar.lab.demo import run_demo
     from nightjar.lab.demo_report import summary_rows
 
+    from nightjar.ops.shadow import check_fraction
+
     config = LabConfig(hosts=hosts, days=days, seed=seed)
+    check_fraction(shadow_fraction)
     try:
         config.check()
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    result = run_demo(out_dir, config, show_progress=True, profile=not no_profile)
+    result = run_demo(out_dir, config, show_progress=True, profile=not no_profile, shadow_fraction=shadow_fraction)
     scan = result.scan
     out.print(f"Lab: {config.hosts} hosts x {config.days} days, seed {config.seed}, "
               f"{'reused from' if result.cached else 'generated in'} {result.lab_dir}", highlight=False, soft_wrap=True)
@@ -57,7 +66,34 @@ def demo(
     for kind, r in sorted(result.results.items()):
         if r.ran and r.missed:
             out.print(f"{kind} missed: " + "; ".join(f"{a.id} {a.name}" for a in r.missed), highlight=False, soft_wrap=True)
+    if result.ops is not None:
+        _print_ops(result.ops, result.truth)
+    elif config.days < 2:
+        out.print("Shadow test and monitoring: skipped (they need a second day: --days 2 or more)", highlight=False)
     total = sum(result.seconds.values())
     out.print(f"Report: {result.html}", highlight=False, soft_wrap=True)
     out.print(f"JSON:   {result.json}", highlight=False, soft_wrap=True)
     out.print(f"Done in {total:.1f} s", highlight=False, soft_wrap=True)
+
+
+def _print_ops(ops: object, truth: object) -> None:
+    """The shadow report of the retrained candidate and the monitoring summary."""
+    from nightjar.commands.shadow import report_text
+    from nightjar.ops.monitor_render import to_text
+
+    t = ops.training  # type: ignore[attr-defined]
+    out.print(f"\nRetrained candidate {ops.candidate}: {ops.production} refitted with day 1's DNS as benign "  # type: ignore[attr-defined]
+              f"({t['trained_labels']} labels of {t['local_events']:,} queries; {t['left_out_alerted']} alerted labels left out), "
+              f"shadowed from {ops.since[:10]} on {ops.fraction:g} of the events by {ops.key}",  # type: ignore[attr-defined]
+              highlight=False, soft_wrap=True)
+    infected = sorted({a.entity.get("source.ip") for a in truth.attacks if a.detector == "dga"} - {None})  # type: ignore[attr-defined]
+    caught = [ip for ip in infected if ip in set(ops.sampled_keys)]  # type: ignore[attr-defined]
+    out.print(f"The sample holds {len(ops.sampled_keys)} DNS clients, {len(caught)} of the {len(infected)} with a planted "  # type: ignore[attr-defined]
+              f"DGA bot{' (' + ', '.join(caught) + ')' if caught else ''}" + ("" if caught else "; try --shadow-fraction 1"),
+              highlight=False, soft_wrap=True)
+    if ops.shadow is not None:  # type: ignore[attr-defined]
+        out.print("\n".join(report_text(ops.shadow)), highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
+    for note in ops.notes:  # type: ignore[attr-defined]
+        warn(note)
+    if ops.monitor is not None:  # type: ignore[attr-defined]
+        out.print("\nMonitoring summary\n" + to_text(ops.monitor), highlight=False, soft_wrap=True, end="")  # type: ignore[attr-defined]

@@ -1,5 +1,10 @@
 """The demo: generate the lab (once), scan it with the shipped models, score the alerts against the truth,
 and write one self-contained HTML report (results, planted attacks, false positives, telemetry profile).
+With two days or more, the operations act of `demo_ops` runs too: a DGA candidate retrained on day 1 is
+shadowed from day 2 on, and the report gains the shadow report and the monitoring summary.
+
+The demo keeps its own registry (`<out>/registry`, rebuilt from the shipped models on every run) and
+its own alert store (`<out>/alerts.db`, emptied on every run), so it never touches the user's.
 
 The lab is cached in `<out>/lab`: it is generated again only when `lab.json` is missing or names
 another lab version or other parameters, or a file it lists is gone or has another size.
@@ -37,6 +42,7 @@ class DemoResult:
     json: Path
     alerts_file: Path
     seconds: dict[str, float] = field(default_factory=dict)
+    ops: Any = None  # demo_ops.OpsResult when the lab has a second day
 
 
 def cached_lab(lab_dir: Path, config: LabConfig) -> bool:
@@ -73,8 +79,10 @@ def read_alerts(path: Path) -> list[dict[str, Any]]:
         return [orjson.loads(line) for line in fh if line.strip()]
 
 
-def run_demo(out: str | Path, config: LabConfig = LabConfig(), show_progress: bool = False, profile: bool = True) -> DemoResult:
+def run_demo(out: str | Path, config: LabConfig = LabConfig(), show_progress: bool = False, profile: bool = True,
+             shadow_fraction: float = 0.5) -> DemoResult:
     """Generate (or reuse) the lab under `out/lab`, scan it, evaluate, and write `out/report.html` and `out/report.json`."""
+    from nightjar.lab import demo_ops
     from nightjar.scoring.scan import run_scan
 
     out = Path(out)
@@ -83,18 +91,35 @@ def run_demo(out: str | Path, config: LabConfig = LabConfig(), show_progress: bo
     t = time.perf_counter()
     cached = ensure_lab(lab_dir, config)
     seconds["lab"] = time.perf_counter() - t
+    truth = read_truth(lab_dir / "truth.json")
+    t = time.perf_counter()
+    store = out / "alerts.db"
+    for stale in (store, store.with_name("alerts.db-wal"), store.with_name("alerts.db-shm")):
+        stale.unlink(missing_ok=True)  # one run, one store: the monitoring summary is this run's
+    ops, hooks = None, []
+    if config.days >= 2:
+        ops, hook, models = demo_ops.prepare(out, lab_dir / "telemetry", str(truth.config["start"]), fraction=shadow_fraction)
+        hooks.append(hook)
+    else:
+        models = demo_ops.production_models(demo_ops.demo_registry(out))
+    seconds["candidate"] = time.perf_counter() - t
     t = time.perf_counter()
     alerts_file = out / "alerts.ndjson"
-    summary = run_scan([lab_dir / "telemetry"], store=out / "alerts.db", alerts_out=alerts_file, show_progress=show_progress)
+    summary = run_scan([lab_dir / "telemetry"], store=store, alerts_out=alerts_file, show_progress=show_progress,
+                       models=models, hooks=hooks)
     scan = summary.as_dict()
     seconds["scan"] = time.perf_counter() - t
-    truth = read_truth(lab_dir / "truth.json")
+    if ops is not None:
+        t = time.perf_counter()
+        demo_ops.finish(ops, store)
+        seconds["reports"] = time.perf_counter() - t
     alerts = read_alerts(alerts_file)
     results = evaluate_alerts(truth, alerts, detectors=list(scan.get("detectors", {})))
     t = time.perf_counter()
     profile_body = _profile_body(lab_dir / "telemetry") if profile else Markup("")
     seconds["profile"] = time.perf_counter() - t
-    result = DemoResult(out, lab_dir, cached, config, truth, results, scan, out / "report.html", out / "report.json", alerts_file, seconds)
+    result = DemoResult(out, lab_dir, cached, config, truth, results, scan, out / "report.html", out / "report.json", alerts_file,
+                        seconds, ops)
     from nightjar.lab.demo_report import write_report
 
     write_report(result, alerts, profile_body)

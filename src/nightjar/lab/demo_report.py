@@ -36,6 +36,8 @@ def write_report(result: DemoResult, alerts: list[dict[str, Any]], profile_body:
     data = {"config": result.truth.config, "cached": result.cached, "seconds": result.seconds, "summary": summary_rows(result),
             "results": {k: r.as_dict() for k, r in result.results.items()},
             "scan": {k: result.scan.get(k) for k in ("read", "scored", "rejected", "alerts", "skipped", "incomplete", "notes")}}
+    if result.ops is not None:
+        data["operations"] = ops_data(result.ops)
     result.json.parent.mkdir(parents=True, exist_ok=True)
     result.json.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str) + b"\n")
     attacks = []
@@ -51,8 +53,29 @@ def write_report(result: DemoResult, alerts: list[dict[str, Any]], profile_body:
                                title="Alerts per hour of the event (UTC)", y_label="alerts", markers=True, width=900,
                                x_format=lambda x: datetime.fromtimestamp(x * 3600, UTC).strftime("%a %H:00"))
     html = render("demo.html", title="Nightjar demo: the lab, scanned", result=result, rows=summary_rows(result), attacks=attacks,
-                  plot=plot, profile_body=profile_body, inputs=result.scan.get("inputs", {}))
+                  plot=plot, profile_body=profile_body, inputs=result.scan.get("inputs", {}), ops=_ops_view(result.ops))
     write_html(result.html, html)
+
+
+def ops_data(ops: Any) -> dict[str, Any]:
+    """The operations act as JSON: candidate, training, shadow report and monitoring report."""
+    return {"registry": str(ops.registry), "production": ops.production, "candidate": ops.candidate, "fraction": ops.fraction,
+            "key": ops.key, "shadow_from": ops.since, "training": ops.training, "notes": ops.notes,
+            "shadow": ops.shadow.to_dict() if ops.shadow is not None else None,
+            "monitor": ops.monitor.to_dict() if ops.monitor is not None else None}
+
+
+def _ops_view(ops: Any) -> dict[str, Any] | None:
+    """What the template shows of the operations act (texts and plots)."""
+    if ops is None:
+        return None
+    from nightjar.commands.shadow import report_text
+    from nightjar.ops.monitor_render import score_plot
+
+    plots_by_model = {}
+    if ops.monitor is not None:
+        plots_by_model = {m.model: p for m in ops.monitor.models if (p := score_plot(m)) is not None}
+    return {"ops": ops, "shadow_lines": report_text(ops.shadow) if ops.shadow is not None else [], "plots": plots_by_model}
 
 
 def _what(entity: dict[str, Any]) -> str:
