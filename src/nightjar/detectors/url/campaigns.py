@@ -3,8 +3,8 @@
 A kit is deployed unchanged on many hosts: the same path with only its random parts (hex ids, long
 tokens, numbers) and its query values changing. `template(url)` keeps the lower-case path with those
 parts replaced by `*` and `#`, and the sorted query keys; URLs that share a non-trivial template on at
-least `min_hosts` registered domains form a campaign. Home pages and one-word paths (`/`, `/index.html`)
-say nothing about a kit and are grouped only when the host pattern repeats (same platform and
+least `min_hosts` registered domains form a campaign. Home pages, one-word paths (`/`, `/index.html`) and
+paths made only of random parts (`/*`) say nothing about a kit and are grouped only when the host pattern repeats (same platform and
 subdomain shape, e.g. `*.vercel.app` with `login-*`), as "host pattern" campaigns.
 """
 
@@ -61,7 +61,8 @@ def campaigns(scored: pd.DataFrame, registered: np.ndarray | None = None, min_ho
         regs = pd.Series(np.asarray(registered, dtype=object)[scored["alert"].fillna(False).astype(bool).to_numpy()], index=alerted.index)
     tmpl = urls.map(template)
     frame = pd.DataFrame({"url": urls, "host": hosts, "reg": regs, "tmpl": tmpl, "score": alerted["score"].astype(float)})
-    frame["kind"] = np.where(frame["tmpl"].isin(TRIVIAL), "host pattern", "kit path")
+    literal = frame["tmpl"].str.replace(r"[*#/?&.\-_]", "", regex=True)  # '/*', '/#/' name no kit
+    frame["kind"] = np.where(frame["tmpl"].isin(TRIVIAL) | (literal == ""), "host pattern", "kit path")
     frame["key"] = np.where(frame["kind"] == "kit path", frame["tmpl"],
                             [host_shape(h, r) for h, r in zip(frame["host"], frame["reg"])])
     rows = []
