@@ -23,3 +23,12 @@ def shared_data() -> Path:
 def _quiet_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     """No progress bars inside tests."""
     monkeypatch.setenv("NIGHTJAR_PROGRESS", "0")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read or write the user's registry, alert store or settings: one fresh home per session."""
+    home = tmp_path_factory.getbasetemp() / "nightjar-home"
+    monkeypatch.setenv("NIGHTJAR_HOME", str(home))
+    for name in ("NIGHTJAR_REGISTRY", "NIGHTJAR_STORE", "NIGHTJAR_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
