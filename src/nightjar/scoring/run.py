@@ -178,7 +178,6 @@ def _batches(inputs: list[str | Path], detector: Detector, batch_rows: int, show
     from nightjar.io.lists import ListLayout, read_list
     from nightjar.io.report import ReadReport
     from nightjar.io.sources import expand
-    from nightjar.scoring.ndjson_input import looks_like_ndjson, ndjson_batches
 
     for path in inputs:
         reading = Reading([Path(path)], batch_rows=batch_rows, show_progress=show_progress)
@@ -191,14 +190,9 @@ def _batches(inputs: list[str | Path], detector: Detector, batch_rows: int, show
                 raise
             report = ReadReport(source.name)
             reading.reports.append(report)
-            if looks_like_ndjson(source.head(65536)):
-                summary.notes.append(f"{source.name}: read as ECS NDJSON events")
-                yield from ((batch, reading) for batch in ndjson_batches(source, report, batch_rows))
-                summary.notes += [f"{source.name}: {n}" for n in report.notes[:5]]
-            else:
-                summary.notes.append(f"{source.name}: not recognised as a list; read as one domain per line")
-                for batch in read_list(source, report, ListLayout("domain", "text"), batch_rows):
-                    yield batch, reading
+            summary.notes.append(f"{source.name}: not recognised as a list; read as one domain per line")
+            for batch in read_list(source, report, ListLayout("domain", "text"), batch_rows):
+                yield batch, reading
         yield None, reading
 
 
