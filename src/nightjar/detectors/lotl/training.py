@@ -62,24 +62,17 @@ def train_detector(data: Path, num_threads: int = 1, **params) -> LotlDetector:
 
 def write_model(det: LotlDetector, out: Path, metrics: dict | None = None, name: str = "lotl", version: int = 1) -> Path:
     """Save `det` into `out` (emptied first) with a registry manifest: sources, licences, threshold, metrics."""
-    from nightjar.registry import Manifest
+    from nightjar.registry.export import export_model
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.iterdir():
-        if old.is_file():
-            old.unlink()
-    det.save(out)
     training_data = D.source_records(TRAIN_SOURCES)
     training_data[0]["notes"] = ("no licence stated upstream: research use; the shipped model learned from it. "
                                  "Techniques held out for the threshold: crc32(technique) % 1000 < 200")
     training_data.append({"name": "admin_dual_use_train", "licence": "project-written", "path": "nightjar.detectors.lotl.benign.ADMIN_TRAIN",
                           "rows": len(B.ADMIN_TRAIN), "notes": "hand-written benign admin commands (training half)"})
-    manifest = Manifest.create(
-        name, "lotl", out, version=version, threshold=det.threshold_, target_fpr=det.target_fpr,
+    return export_model(
+        det, out, name=name, version=version, training_data=training_data,
         feature_schema={"input": "process-creation events (ECS)", "features": det.model_.dense_names,
                         "tokens": len(det.model_.vocab), "excluded": ["user.name", "integrity level"] if not det.context else []},
         metrics={"validation": det.validation_, "rows": getattr(det, "training_rows_", {}), **(metrics or {})},
-        training_data=training_data, params={**det.get_params(), "model": det.model_.kind},
+        params={"model": det.model_.kind},
     )
-    return manifest.write(out)

@@ -69,24 +69,13 @@ def train_detector(data: Path, model_kind: str = "lgbm", seed: int = SEED, num_t
 
 def write_model(det: UrlDetector, out: Path, metrics: dict | None = None, name: str = "url", version: int = 1) -> Path:
     """Save `det` into `out` (emptied first) with a registry manifest: sources, licences, threshold, metrics."""
-    from nightjar.registry import Manifest
+    from nightjar.registry.export import export_model
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.iterdir():
-        if old.is_file():
-            old.unlink()
-    det.save(out)
-    training_data = D.source_records(TRAIN_SOURCES)
-    for rec in training_data:
-        if "NON-COMMERCIAL" in rec["licence"]:
-            rec["notes"] = "non-commercial licence: the shipped model learned from it; commercial use needs a retrain without it"
-    manifest = Manifest.create(
-        name, "url", out, version=version, threshold=det.threshold_, target_fpr=det.target_fpr,
+    return export_model(
+        det, out, name=name, version=version, training_data=D.source_records(TRAIN_SOURCES),
         feature_schema={"input": "url, url.full, or url.domain + url.original (Zeek http)", "features": det.model_.feature_names,
                         "ngrams": "hashed byte 3-5-grams of host + path (no scheme, no www.)", "brands": len(det.model_.brands.brands)},
         metrics={"validation": det.validation_, "threshold_rule": "max over validation benign sources of the threshold at 1% FPR, each registered domain weighing the same within its source",
                  **(metrics or {})},
-        training_data=training_data, params={**det.get_params(), "openphish_train_cap": OPENPHISH_TRAIN_CAP, "synthetic": SYNTHETIC},
+        params={"openphish_train_cap": OPENPHISH_TRAIN_CAP, "synthetic": SYNTHETIC},
     )
-    return manifest.write(out)
