@@ -28,13 +28,15 @@ def run_case(module: str) -> list[dict]:
 
 def main() -> int:
     rows = [row for module in CASES for row in run_case(module)]
-    print("| case | rows | seconds | rows/s | peak RSS MB |")
-    print("|---|---:|---:|---:|---:|")
+    print("| case | rows | seconds | rows/s | rows per CPU-second | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         if "error" in r:
-            print(f"| {r['case']} | error: {r['error']} | | | |")
+            print(f"| {r['case']} | error: {r['error']} | | | | |")
             continue
-        print(f"| {r['case']} | {r['rows']:,} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} | {r.get('peak_rss_mb', float('nan')):.0f} |")
+        cpu = r.get("rows_per_cpu_s")
+        print(f"| {r['case']} | {r['rows']:,} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} | "
+              f"{'' if cpu is None else f'{cpu:,.0f}'} | {r.get('peak_rss_mb', float('nan')):.0f} |")
     return 1 if any("error" in r for r in rows) else 0
 
 
