@@ -80,7 +80,7 @@ def read_alerts(path: Path) -> list[dict[str, Any]]:
 
 
 def run_demo(out: str | Path, config: LabConfig = LabConfig(), show_progress: bool = False, profile: bool = True,
-             shadow_fraction: float = 0.5) -> DemoResult:
+             shadow_fraction: float = 1.0) -> DemoResult:
     """Generate (or reuse) the lab under `out/lab`, scan it, evaluate, and write `out/report.html` and `out/report.json`."""
     from nightjar.lab import demo_ops
     from nightjar.scoring.scan import run_scan
