@@ -6,12 +6,10 @@ import json
 from pathlib import Path
 
 import orjson
-import pyarrow as pa
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nightjar.io import detect, read_table
+from nightjar.io import read_table
 from nightjar.io.process_events import PROCESS_SCHEMA
 from nightjar.io.sources import Source
 

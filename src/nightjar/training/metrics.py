@@ -189,7 +189,7 @@ def check_scores(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.n
     if bad.any():
         raise ConfigError(f"scores has {int(bad.sum())} missing or infinite values (first at row {int(np.argmax(bad))})")
     values = set(np.unique(y_raw).tolist())
-    if not values <= {0, 1, True, False}:
+    if not values <= {0, 1}:  # True == 1 and False == 0 in a set
         raise ConfigError(f"y_true must be booleans (True = malicious) or 0/1; got values {sorted(map(str, values))[:5]}")
     return y_raw.astype(bool), s
 

@@ -21,7 +21,7 @@ NOT_BRANDS = frozenset({
     "example", "pages", "remove", "force", "workers", "login", "secure", "account", "update", "online", "service", "support",
     "email", "cloud", "store", "portal", "global", "media", "static", "images", "assets", "files", "share", "drive", "sites",
     "forms", "verify", "wallet", "banking", "connect", "clever", "anchor", "wixsite", "netlify", "vercel", "weebly",
-    "blogspot", "azurewebsites", "azureedge", "appspot", "workers", "myshopify", "webflow", "mybluehost", "duckdns",
+    "blogspot", "azurewebsites", "azureedge", "appspot", "myshopify", "webflow", "mybluehost", "duckdns",
     "digitaloceanspaces", "googleapis", "amazonaws", "cloudfront", "firebaseapp", "gitlab", "herokuapp",
     "wpengine", "akismet", "pendo", "godaddysites", "square", "framer", "glitch", "replit", "carrd", "notion", "gitbook",
     "translate", "storage", "docs", "weeblysite", "jimdosite", "strikingly", "webnode", "tilda", "ionos",
