@@ -58,6 +58,16 @@ class Detector:
         """Read a model written by `save`."""
         raise NotImplementedError
 
+    def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Optional: a few cheap numeric features per scored row, for feature-drift monitoring.
+
+        At most 4, vectorised, without model inference and without fitted state (the scan calls it on
+        an unfitted instance): e.g. label length and entropy. Arrays align with the rows of `scored`
+        (NaN = not applicable); `events` is None for an aggregating detector. Default: none.
+        See `nightjar.ops.features`.
+        """
+        return {}
+
     # --- estimator plumbing ------------------------------------------------------------------
     @classmethod
     def _param_names(cls) -> list[str]:

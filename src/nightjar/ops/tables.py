@@ -1,6 +1,8 @@
 """The alert-store tables that operations add, applied by the store's migrations (`nightjar.scoring.store.MIGRATIONS`).
 
 - `score_stats`: one row per scored batch and model: counts, scoring time, score histogram (monitoring).
+  Migration 4 adds `features`: per-feature histograms of the detector's monitoring features
+  (`nightjar.ops.features`), NULL for detectors without any and for rows written before it.
 - `shadow_batches` / `shadow_pairs`: shadow tests: timings per batch, and one row per shadowed event
   with both models' verdicts and the analysts' label (never alerts).
 
@@ -24,6 +26,10 @@ SCORE_STATS_SQL = """
     );
     CREATE INDEX score_stats_model_time ON score_stats(model, scored_at);
     CREATE INDEX score_stats_time ON score_stats(scored_at)
+"""
+
+FEATURE_STATS_SQL = """
+    ALTER TABLE score_stats ADD COLUMN features TEXT  -- JSON {"grid": "symlog2400", "features": {name: {"bin": count}}}
 """
 
 SHADOW_SQL = """

@@ -30,7 +30,7 @@ from typing import Any, Self
 import orjson
 
 from nightjar.errors import InputError, Location
-from nightjar.ops.tables import SCORE_STATS_SQL, SHADOW_SQL
+from nightjar.ops.tables import FEATURE_STATS_SQL, SCORE_STATS_SQL, SHADOW_SQL
 from nightjar.scoring.ecs import flat_get
 
 LABELS = ("tp", "fp", "benign")
@@ -79,6 +79,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     """),
     (2, "score statistics per batch and model (monitoring; nightjar.ops.tables)", SCORE_STATS_SQL),
     (3, "shadow batches and pairs (shadow tests; nightjar.ops.tables)", SHADOW_SQL),
+    (4, "monitoring-feature histograms per batch (feature drift; nightjar.ops.tables)", FEATURE_STATS_SQL),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
