@@ -125,6 +125,19 @@ class DgaDetector(Detector):
         out[REASONS] = reasons
         return out
 
+    def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Registered-label length and character entropy per row (NaN for rejected names), for drift monitoring."""
+        frame = scored if events is None else events
+        codes, uniques = pd.factorize(frame[input_column(frame)].astype("string").to_numpy(dtype=object, na_value=None),
+                                      use_na_sentinel=False)
+        split = split_names(np.asarray(uniques, dtype=object))
+        length, entropy = np.full(len(uniques), np.nan), np.full(len(uniques), np.nan)
+        ok = np.flatnonzero((split.reason == None) & (split.label != ""))  # noqa: E711
+        if len(ok):
+            stats = F.char_stats(F.encode(split.label[ok]))
+            length[ok], entropy[ok] = stats["length"], stats["entropy"]
+        return {"label_length": length[codes], "label_entropy": entropy[codes]}
+
     # --- files -----------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:
         """Write the model files and `detector.json` (parameters and threshold)."""
