@@ -205,6 +205,12 @@ class BeaconDetector(Detector):
         return al
 
     # --- files -----------------------------------------------------------------------------------
+    def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The component sub-scores of the scored pairs (interval, periodicity, size, coverage), for drift monitoring."""
+        names = ("interval", "periodicity", "size", "coverage")
+        return {f"score.{n}": pd.to_numeric(scored[f"score.{n}"], errors="coerce").to_numpy(dtype=float)
+                for n in names if f"score.{n}" in scored.columns}
+
     def save(self, directory: Path) -> list[Path]:
         """Write `beacon_model.json`, `allowlist.txt` and `detector.json` (parameters and threshold)."""
         self.check_fitted()

@@ -226,6 +226,16 @@ class LotlDetector(Detector):
         first = [*OUTPUT_COLUMNS, SCORE, ALERT, REASONS, TECHNIQUE]
         return out[first + [c for c in out.columns if c not in first]]
 
+    def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Command-line length and character entropy per event (NaN without a command line), for drift monitoring."""
+        frame = scored if events is None else events
+        if "process.command_line" not in frame.columns:
+            return {}
+        codes, uniques = pd.factorize(frame["process.command_line"].astype("string").fillna(""), use_na_sentinel=False)
+        length = np.array([len(c) if c else np.nan for c in uniques], dtype=float)
+        entropy = np.array([F.entropy(c) if c else np.nan for c in uniques], dtype=float)
+        return {"cmdline_length": length[codes], "cmdline_entropy": entropy[codes]}
+
     def summary_view(self, name: str, scored: pd.DataFrame) -> pd.DataFrame:
         """`trees`: one row per process tree holding an alert (see trees.py)."""
         if name != "trees":

@@ -174,6 +174,15 @@ class UrlDetector(Detector):
         out[REASONS] = reasons
         return out
 
+    def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
+        """URL length and host entropy per row (NaN for rows that are not URLs), for drift monitoring."""
+        codes, uniques = pd.factorize(pd.Series(url_values(scored if events is None else events), dtype=object), use_na_sentinel=False)
+        parsed = parse(list(uniques))
+        ok = parsed.reason == None  # noqa: E711
+        length = np.where(ok, parsed.length.astype(float), np.nan)
+        entropy = np.where(ok, F._entropy_rows(parsed.host), np.nan)
+        return {"url_length": length[codes], "host_entropy": entropy[codes]}
+
     def summary_view(self, name: str, scored: pd.DataFrame) -> pd.DataFrame:
         """A summary table of scored rows: "campaigns" = alerted URLs grouped by kit template (see campaigns.py)."""
         if name != "campaigns":
