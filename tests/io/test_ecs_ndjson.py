@@ -50,3 +50,14 @@ def test_chunk_the_fast_path_cannot_type_falls_back_per_record(tmp_path: Path) -
     table, report = read_table(path)
     assert table.column("process.pid").to_pylist() == [4242, 7, 26]
     assert (report.read, report.parsed, report.rejected) == (4, 3, 1)
+
+
+def test_pids_written_as_whole_floats_and_space_separated_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{**events()[0], "process.pid": 2732.0, "@timestamp": "2024-10-25 10:03:02.985697+00:00"}]
+    path = write(tmp_path / "p.ndjson", rows)
+    fast, report = read_table(path)
+    monkeypatch.setattr(ecs_ndjson, "eligible", lambda line: False)
+    slow, _ = read_table(path)
+    assert report.rejected == 0
+    assert fast.column("process.pid").to_pylist() == [2732]
+    assert fast.equals(slow)

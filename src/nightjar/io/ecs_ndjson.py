@@ -22,7 +22,13 @@ from nightjar.io.process_events import PROCESS_SCHEMA
 
 PROCESS_CODES = pa.array(["1", "4688"])
 _EXTRA = [(schema.USER_DOMAIN, pa.string())]
-_PARSE = pa_json.ParseOptions(explicit_schema=pa.schema(list(PROCESS_SCHEMA) + _EXTRA), unexpected_field_behavior="ignore")
+# parsed loosely, typed after: times as text (ISO 8601 with "T" or a space), pids as numbers (exports
+# written through pandas give 2732.0)
+_LOOSE = {schema.TIMESTAMP: pa.string(), **{name: pa.float64() for name in schema.PROCESS_INT_FIELDS}}
+_PARSE = pa_json.ParseOptions(
+    explicit_schema=pa.schema([(f.name, _LOOSE.get(f.name, f.type)) for f in PROCESS_SCHEMA] + _EXTRA),
+    unexpected_field_behavior="ignore",
+)
 _NAME_OF = {"process.executable": "process.name", "process.parent.executable": "process.parent.name"}
 _INTEGRITY = "winlog.event_data.IntegrityLevel"
 
@@ -57,6 +63,15 @@ def parse_chunk(chunk: bytes) -> tuple[pa.Table, int] | None:
         return None
     keep = pc.is_in(codes, value_set=PROCESS_CODES)
     process = table.filter(keep).drop_columns([schema.USER_DOMAIN])
+    for name in schema.PROCESS_INT_FIELDS:
+        pids = process.column(name)
+        if not pc.all(pc.equal(pc.floor(pids), pids)).as_py() in (True, None):
+            return None
+    try:
+        times = pc.cast(process.column(schema.TIMESTAMP), pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # e.g. 7-digit fractions or epoch numbers: the record path reads those
+    process = process.set_column(process.schema.get_field_index(schema.TIMESTAMP), schema.TIMESTAMP, times)
     for executable, name in _NAME_OF.items():
         derived = pc.struct_field(pc.extract_regex(process.column(executable), r"(?P<n>[^\\/]+)$"), "n")
         filled = pc.coalesce(process.column(name), derived)

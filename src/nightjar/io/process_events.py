@@ -213,12 +213,19 @@ INTEGRITY_SIDS = {
 
 
 def parse_pid(value: Any, name: str = "process.pid") -> int | None:
-    """A pid from an int, a decimal string or a hex string (`0x1a2c`); ValueError names the field."""
+    """A pid from an int, a whole float (`2732.0`, as pandas writes), a decimal or hex string (`0x1a2c`).
+
+    ValueError names the field when the value is not a whole number.
+    """
     if value is None or isinstance(value, int) and not isinstance(value, bool):
         return value
     text = str(value).strip()
     try:
-        return int(text, 16) if text[:2].lower() == "0x" else int(text)
+        if text[:2].lower() == "0x":
+            return int(text, 16)
+        if text.endswith(".0") and text[:-2].isdigit():
+            return int(text[:-2])
+        return int(text)
     except ValueError:
         raise ValueError(f"{name} is not a number: {text[:40]!r}") from None
 
