@@ -6,7 +6,9 @@ thresholds of the `monitor.*` settings tripped. Rendering (text, HTML, JSON) is 
 
 Drift compares the window's score histogram with the model's reference: `metrics["score_reference"]`
 in its manifest or a `reference.json` file in its folder (see `drift.reference_from_scores`). A model
-without one is compared with its first day in the store, and the report says so.
+without one is compared with its first day in the store, and the report says so. The same holds for
+the detector's monitoring features (`nightjar.ops.features`): the reference's `features` histograms
+against the window's, one PSI/KS/JS per feature, and `monitor.feature_psi_max` trips on the PSI.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nightjar.errors import NightjarError
+from nightjar.ops import features as FX
 from nightjar.ops import stats
 from nightjar.ops.drift import DriftResult, compare_histograms, reference_counts
 from nightjar.ops.settings import Settings
@@ -79,6 +82,10 @@ class ModelReport:
     checks: list[Check] = field(default_factory=list)
     current_counts: Any = None  # grid histogram (for plots; not in JSON)
     reference_counts: Any = None
+    feature_drift: dict[str, DriftResult] = field(default_factory=dict)  # worst PSI first
+    feature_reference: str = ""
+    current_features: dict[str, Any] = field(default_factory=dict)  # feature grid histograms (not in JSON)
+    reference_features: dict[str, Any] = field(default_factory=dict)
 
     @property
     def alerts_per_1000(self) -> float:
@@ -97,11 +104,14 @@ class ModelReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        data = {k: v for k, v in asdict(self).items() if k not in ("current_counts", "reference_counts", "checks", "by_source", "drift")}
+        hidden = ("current_counts", "reference_counts", "checks", "by_source", "drift", "feature_drift", "current_features",
+                  "reference_features")
+        data = {k: v for k, v in asdict(self).items() if k not in hidden}
         data.update(alerts_per_1000=self.alerts_per_1000, rejected_share=self.rejected_share, precision=self.precision,
                     share_labelled=self.labelled / self.alerts if self.alerts else None,
                     by_source=[{**asdict(s), "alerts_per_1000": s.alerts_per_1000} for s in self.by_source],
-                    drift=self.drift.to_dict() if self.drift else None, checks=[asdict(c) for c in self.checks])
+                    drift=self.drift.to_dict() if self.drift else None, checks=[asdict(c) for c in self.checks],
+                    feature_drift={name: d.to_dict() for name, d in self.feature_drift.items()})
         return data
 
 
@@ -149,6 +159,28 @@ def window(since: str | float, until: datetime | None = None) -> tuple[datetime,
 
 def model_reference(model: str, registry: Any) -> tuple[Any, str]:
     """(grid counts, description) of the reference stored with `model` (`name@version`), or (None, why not)."""
+    ref, where = _stored_reference(model, registry)
+    if ref is None:
+        return None, where
+    counts = reference_counts(ref)
+    if counts is None:
+        return None, f"the reference in {where} is not on the score grid of this version of nightjar"
+    return counts, f"{where}: {int(counts.sum()):,} scores" + (f" ({ref['source']})" if ref.get("source") else "")
+
+
+def model_feature_reference(model: str, registry: Any) -> tuple[dict[str, Any], str]:
+    """({feature: grid counts}, description) of the feature reference stored with `model`, or ({}, why not)."""
+    ref, where = _stored_reference(model, registry)
+    if ref is None:
+        return {}, where
+    hists = FX.from_json(ref.get("features"))
+    if not hists:
+        return {}, f"no feature reference in {where}"
+    return hists, f"{where}: " + ", ".join(f"{k} ({int(v.sum()):,})" for k, v in hists.items())
+
+
+def _stored_reference(model: str, registry: Any) -> tuple[dict[str, Any] | None, str]:
+    """(the reference dict, where it was found) of `model`, or (None, why not)."""
     name, _, version = model.partition("@")
     try:
         manifest = registry.manifest(name, int(version) if version.isdigit() else version or "production")
@@ -161,25 +193,40 @@ def model_reference(model: str, registry: Any) -> tuple[Any, str]:
         import json
 
         ref, where = json.loads((folder / "reference.json").read_text(encoding="utf-8")), "its reference.json"
-    if ref is None:
+    if not isinstance(ref, dict):
         return None, f"no reference stored with {model}"
-    counts = reference_counts(ref)
-    if counts is None:
-        return None, f"the reference in {where} is not on the score grid of this version of nightjar"
-    return counts, f"{where}: {int(counts.sum()):,} scores" + (f" ({ref['source']})" if ref.get("source") else "")
+    return ref, where
 
 
 def store_baseline(db: Any, model: str, start: str) -> tuple[Any, str]:
     """The model's first day in the store as a reference, when that day ended before `start`."""
+    rows, why = _first_day(db, model, start)
+    if rows is None:
+        return None, why
+    counts = np.sum([r.counts for r in rows], axis=0)
+    return counts, f"computed from its first day in the store ({why}, {int(counts.sum()):,} scores)"
+
+
+def store_feature_baseline(db: Any, model: str, start: str) -> tuple[dict[str, Any], str]:
+    """The model's first day in the store as a feature reference (as `store_baseline`)."""
+    rows, why = _first_day(db, model, start)
+    if rows is None:
+        return {}, why
+    hists: dict[str, Any] = {}
+    for r in rows:
+        FX.add(hists, r.features)
+    return hists, (f"computed from its first day in the store ({why})" if hists else "no features in the store")
+
+
+def _first_day(db: Any, model: str, start: str) -> tuple[list[stats.BatchStats] | None, str]:
+    """The rows of the model's first day in the store and that day, or (None, why not)."""
     first = stats.first_scored(db, model)
     if first is None:
         return None, "no scores in the store"
     first_end = stats.iso(stats.parse_iso(first) + DAY)
     if first_end > start:
         return None, "no scored history before the window to compare with"
-    rows = stats.load(db, since=first, until=first_end, model=model)
-    counts = np.sum([r.counts for r in rows], axis=0)
-    return counts, f"computed from its first day in the store ({first[:10]}, {int(counts.sum()):,} scores)"
+    return stats.load(db, since=first, until=first_end, model=model), first[:10]
 
 
 def build_report(store: Any, settings: Settings, since: str | float | None = None, until: datetime | None = None,
@@ -221,6 +268,14 @@ def _model_report(db: Any, model: str, rows: list[stats.BatchStats], start: str,
         base, how = store_baseline(db, model, start)
         ref, why = base, (f"{why}; {how}" if base is not None else f"{why}; {how}: drift not computed")
     m.reference, m.reference_counts = why, ref
+    for r in rows:
+        FX.add(m.current_features, r.features)
+    if m.current_features:
+        fref, fwhy = model_feature_reference(model, registry)
+        if not fref:
+            base_f, how_f = store_feature_baseline(db, model, start)
+            fref, fwhy = base_f, (f"{fwhy}; {how_f}" if base_f else f"{fwhy}; {how_f}: feature drift not computed")
+        m.feature_reference, m.reference_features = fwhy, fref
     per_1000 = np.array([1000.0 * r.seconds / r.events for r in rows if r.events])
     if len(per_1000):
         m.latency = {f"p{q}": float(np.percentile(per_1000, q)) for q in (50, 95, 99)}
@@ -254,6 +309,10 @@ def _checks(m: ModelReport, s: Settings) -> None:
                    for name in ("psi", "ks", "js")]
     elif m.reference_counts is not None:
         m.reference += f"; drift not judged: {m.scored:,} scores < monitor.min_events ({s['monitor.min_events']:,})"
+    if m.reference_features:
+        m.feature_drift = FX.compare_features(m.reference_features, m.current_features, s["monitor.min_events"])
+        limit = s["monitor.feature_psi_max"]
+        checks += [Check(f"feature_psi:{name}", m.model, d.psi, limit, d.psi > limit) for name, d in m.feature_drift.items()]
     if m.precision is not None and m.labelled >= s["monitor.min_labelled"]:
         checks.append(Check("precision", m.model, m.precision, s["monitor.precision_min"], m.precision < s["monitor.precision_min"], "<"))
     if m.latency is not None:

@@ -77,6 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("monitor.psi_max", 0.2, Interval(float, 0, None, open_low=True), "Trip when the PSI of the score distribution exceeds this."),
     Setting("monitor.ks_max", 0.15, Interval(float, 0, 1, open_low=True), "Trip when the KS statistic of the scores exceeds this."),
     Setting("monitor.js_max", 0.15, Interval(float, 0, 1, open_low=True), "Trip when the Jensen-Shannon distance (base 2) exceeds this."),
+    Setting("monitor.feature_psi_max", 0.2, Interval(float, 0, None, open_low=True),
+            "Trip when the PSI of a monitoring feature (label length, entropy, sub-scores, ...) exceeds this."),
     Setting("monitor.alert_rate_max", 20.0, Interval(float, 0, 1000), "Trip when a model raises more alerts per 1,000 events than this."),
     Setting("monitor.precision_min", 0.5, Interval(float, 0, 1), "Trip when the precision of labelled alerts falls below this ..."),
     Setting("monitor.min_labelled", 20, Interval(int, 1, None), "... once at least this many alerts are labelled."),

@@ -28,9 +28,9 @@ SCORE_STATS_SQL = """
     CREATE INDEX score_stats_time ON score_stats(scored_at)
 """
 
-FEATURE_STATS_SQL = """
-    ALTER TABLE score_stats ADD COLUMN features TEXT  -- JSON {"grid": "symlog2400", "features": {name: {"bin": count}}}
-"""
+# JSON {"grid": "symlog2400", "features": {name: {"bin": count}}}; no SQL comment here: SQLite appends
+# the column text to the table's CREATE statement, where a trailing comment would swallow the ")"
+FEATURE_STATS_SQL = "ALTER TABLE score_stats ADD COLUMN features TEXT"
 
 SHADOW_SQL = """
     CREATE TABLE shadow_batches (
