@@ -34,6 +34,11 @@ def to_text(report: MonitorReport) -> str:
             lines.append(f"  drift: PSI {d.psi:.3f}, KS {d.ks:.3f}, JS {d.js:.3f} "
                          f"(n reference {d.n_reference:,}, n window {d.n_current:,}, {d.bins} bins)")
         lines.append(f"  reference: {m.reference}")
+        for name, d in m.feature_drift.items():
+            lines.append(f"  feature {name}: PSI {d.psi:.3f}, KS {d.ks:.3f}, JS {d.js:.3f} "
+                         f"(n reference {d.n_reference:,}, n window {d.n_current:,}, {d.bins} bins)")
+        if m.feature_reference:
+            lines.append(f"  feature reference: {m.feature_reference}")
         share = f"{m.labelled / m.alerts:.0%}" if m.alerts else "-"
         ttl = f", median {m.hours_to_label['median']:.1f} h to label" if m.hours_to_label else ""
         lines.append(f"  labels: {m.labelled} ({share} of alerts): {m.tp} tp, {m.fp} fp, {m.benign} benign; "
