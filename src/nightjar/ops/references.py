@@ -15,7 +15,10 @@ reference with positives at their training share would make every ordinary day l
 - lotl: the benign events of the validation techniques (20 % of the Atomic techniques by crc32);
 - beacon: the background pairs of the rita capture (every pair but the documented beacon).
 
-Use `write_reference(folder, scores, source)` for a model being trained (before it is registered).
+Each reference also holds, under `features`, grid histograms of the detector's monitoring features
+(`Detector.monitor_features`, `nightjar.ops.features`) on the same events, for feature drift.
+
+Use `write_reference(folder, scores, source, features)` for a model being trained (before it is registered).
 """
 
 from __future__ import annotations
@@ -32,23 +35,31 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from nightjar.ops import features as FX
 from nightjar.ops.drift import reference_from_scores
 
 REFERENCE = "reference.json"
 
 
-def write_reference(folder: Path, scores: Any, source: str) -> dict[str, Any]:
-    """Write `reference.json` (see `drift.reference_from_scores`) into a model folder; returns it."""
+def write_reference(folder: Path, scores: Any, source: str, features: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write `reference.json` (see `drift.reference_from_scores`, plus the monitoring `features` by name) into a
+    model folder; returns it."""
     ref = reference_from_scores(np.asarray(scores, dtype=float), source=source)
+    if features:
+        ref["features"] = FX.reference_features(features)
     (Path(folder) / REFERENCE).write_bytes(orjson.dumps(ref, option=orjson.OPT_INDENT_2) + b"\n")
     return ref
 
 
-def _scores(det: Any, frame: pd.DataFrame) -> np.ndarray:
-    return pd.to_numeric(det.score(frame)["score"], errors="coerce").to_numpy(dtype=float)
+Scored = tuple[np.ndarray, dict[str, np.ndarray]]  # scores, monitoring features
 
 
-def dga_scores(det: Any, data: Path) -> tuple[np.ndarray, str]:
+def _scores(det: Any, frame: pd.DataFrame) -> Scored:
+    scored = det.score(frame)
+    return pd.to_numeric(scored["score"], errors="coerce").to_numpy(dtype=float), FX.monitor_features(det, frame, scored)
+
+
+def dga_scores(det: Any, data: Path) -> tuple[Scored, str]:
     """Scores of the DGA validation benign names."""
     from nightjar.detectors.dga.evaluation import prepare
 
@@ -58,7 +69,7 @@ def dga_scores(det: Any, data: Path) -> tuple[np.ndarray, str]:
         f"{len(names):,} validation benign names (20 % of the Majestic/Alexa/Tranco-part training labels by crc32)")
 
 
-def url_scores(det: Any, data: Path) -> tuple[np.ndarray, str]:
+def url_scores(det: Any, data: Path) -> tuple[Scored, str]:
     """Scores of the URL validation role's benign URLs."""
     from nightjar.detectors.url.training import corpus
 
@@ -68,7 +79,7 @@ def url_scores(det: Any, data: Path) -> tuple[np.ndarray, str]:
         f"{len(val):,} benign URLs of the validation role ({', '.join(sorted(val['source'].unique()))})")
 
 
-def lotl_scores(det: Any, data: Path) -> tuple[np.ndarray, str]:
+def lotl_scores(det: Any, data: Path) -> tuple[Scored, str]:
     """Scores of the benign events of the LotL validation techniques."""
     from nightjar.detectors.lotl import data as D
     from nightjar.detectors.lotl.training import is_validation, technique_of
@@ -78,17 +89,18 @@ def lotl_scores(det: Any, data: Path) -> tuple[np.ndarray, str]:
     return _scores(det, val), f"{len(val):,} benign events of the validation techniques (20 % of Atomic techniques by crc32)"
 
 
-def beacon_scores(det: Any, data: Path) -> tuple[np.ndarray, str]:
+def beacon_scores(det: Any, data: Path) -> tuple[Scored, str]:
     """Scores of the rita capture's background pairs."""
     from nightjar.detectors.beacon.evaluation import RITA_BEACON, score_paths
 
     out = score_paths(det, [data / "beacon" / "rita_missing_host"])
     known = (out["source.ip"] == RITA_BEACON[0]) & (out["destination.ip"] == RITA_BEACON[1])
-    bg = out.loc[~known, "score"]
-    return pd.to_numeric(bg, errors="coerce").to_numpy(dtype=float), f"{len(bg):,} background pairs of the rita capture (its beacon left out)"
+    bg = out.loc[~known].reset_index(drop=True)
+    scores = pd.to_numeric(bg["score"], errors="coerce").to_numpy(dtype=float)
+    return (scores, FX.monitor_features(det, None, bg)), f"{len(bg):,} background pairs of the rita capture (its beacon left out)"
 
 
-SCORERS: dict[str, Callable[[Any, Path], tuple[np.ndarray, str]]] = {
+SCORERS: dict[str, Callable[[Any, Path], tuple[Scored, str]]] = {
     "dga": dga_scores, "url": url_scores, "lotl": lotl_scores, "beacon": beacon_scores}
 
 
@@ -104,8 +116,8 @@ def update_model(folder: Path, data: Path) -> dict[str, Any]:
                                  sizes={k: v for k, v in before.sizes.items() if k != REFERENCE}))
     det = detector_class(before.kind).load(folder)
     started = time.perf_counter()
-    scores, how = SCORERS[before.kind](det, data)
-    ref = write_reference(folder, scores, f"{before.ref}: {how}")
+    (scores, feats), how = SCORERS[before.kind](det, data)
+    ref = write_reference(folder, scores, f"{before.ref}: {how}", feats)
     current = Manifest.read(folder)  # re-read: another engineer may have rewritten it meanwhile
     if {k: v for k, v in current.files.items() if k != REFERENCE} != listed:
         raise RuntimeError(f"{folder}: the model files changed while the reference was computed; run again")
@@ -113,6 +125,7 @@ def update_model(folder: Path, data: Path) -> dict[str, Any]:
                                               "params", "code_version", "created_at")}
     Manifest.create(current.name, current.kind, folder, version=current.version, **keep).write(folder)
     return {"model": current.ref, "n": ref["n"], "median": ref["quantiles"].get("0.5"), "p99": ref["quantiles"].get("0.99"),
+            "features": {k: v.get("0.5") for k, v in ref.get("features", {}).get("quantiles", {}).items()},
             "seconds": round(time.perf_counter() - started, 1), "source": how}
 
 
