@@ -71,7 +71,7 @@ def test_a_half_sd_shift_of_one_feature_trips_its_psi_and_no_shift_does_not(tmp_
     assert {(t.name, t.model) for t in moved.tripped} == {("feature_psi:length", "toy@1")}
     assert m.feature_drift["length"].psi > 0.2 > m.feature_drift["entropy"].psi
     assert m.feature_drift["length"].ks > 0.15 and m.feature_drift["length"].js > m.feature_drift["entropy"].js
-    assert list(m.feature_drift)[0] == "length"  # worst first
+    assert next(iter(m.feature_drift)) == "length"  # worst first
     assert "reference.json" in m.feature_reference
 
 

@@ -136,7 +136,7 @@ class ScoreStatsHook:
             return {}
         try:
             return FX.monitor_features(det, events, scored)
-        except Exception as exc:  # monitoring must never fail a scan
+        except Exception as exc:  # noqa: BLE001 (monitoring must never fail a scan)
             self._detectors[kind] = None
             self.notes.append(f"monitoring features of {kind} failed ({type(exc).__name__}: {exc}); recorded without them")
             return {}
