@@ -1,7 +1,7 @@
 """The DGA training and evaluation sources under ../shared/data/dga, with their licences.
 
 `load_dga(data)` gives one row per unique (domain, family); `load_benign(data)` one row per unique
-(domain, source). Roles: Majestic, Alexa and Tranco (minus rows flagged as phishing hosts or as DGA)
+(domain, source), with its rank in that list (training lists only). Roles: Majestic, Alexa and Tranco (minus rows flagged as phishing hosts or as DGA)
 train the benign side; OpenDNS top/random, the Umbrella FQDN head and the anudeep whitelist are held
 out as unseen benign sources (hard negatives). This module reads files; it is the only one that does.
 """
@@ -79,13 +79,14 @@ def load_benign(data: Path) -> pd.DataFrame:
     """Unique benign names with `source` and `role` (benign_train / benign_test)."""
     root = _root(data) / "dga"
     parts = []
-    maj = pd.read_csv(root / "dgarchive_majestic_20k/majestic_20k_domains.csv", dtype=str)["domain"]
-    parts.append(pd.DataFrame({"domain": maj, "source": "majestic_20k"}))
-    alexa = pd.read_csv(root / "clicksecurity_alexa100k/alexa_100k.csv", header=None, names=["rank", "domain"], dtype=str)["domain"]
-    parts.append(pd.DataFrame({"domain": alexa, "source": "alexa_100k"}))
+    maj = pd.read_csv(root / "dgarchive_majestic_20k/majestic_20k_domains.csv", dtype=str)
+    parts.append(pd.DataFrame({"domain": maj["domain"], "source": "majestic_20k", "rank": maj["id"].astype(int) + 1}))
+    alexa = pd.read_csv(root / "clicksecurity_alexa100k/alexa_100k.csv", header=None, names=["rank", "domain"], dtype=str)
+    parts.append(pd.DataFrame({"domain": alexa["domain"], "source": "alexa_100k", "rank": alexa["rank"].astype(int)}))
     tr = pd.read_csv(root / "tranco_top100k_part/tranco_part.csv.gz", dtype=str)
     flagged = (tr["exact_host_in_phish_lists"] != "0") | (tr["in_dga_lists"] != "0")
-    parts.append(pd.DataFrame({"domain": tr.loc[~flagged, "domain"], "source": "tranco_part"}))
+    parts.append(pd.DataFrame({"domain": tr.loc[~flagged, "domain"], "source": "tranco_part",
+                               "rank": tr.loc[~flagged, "rank_or_order"].astype(int)}))
     for name in ("top", "random"):
         doms = pd.read_csv(root / f"opendns_lists/opendns-{name}-domains.txt", header=None, names=["domain"], dtype=str)["domain"]
         parts.append(pd.DataFrame({"domain": doms, "source": f"opendns_{name}"}))

@@ -1,8 +1,11 @@
 """The DGA evaluation: leave-one-family-out, unseen benign sources, FPR operating points, adversarial names.
 
 Split (stated in every report): benign training = Majestic + Alexa + Tranco part (minus rows flagged
-as phishing hosts or DGA); 20 % of those benign labels (by a hash of the label) are the validation
-split where the threshold is chosen at FPR 1e-3 and then applied unchanged. Unseen benign = OpenDNS
+as phishing hosts or DGA), *vetted*: kept when the domain ranks in the top 20,000 of its list (the
+Majestic file's own depth, applied to all three) or appears in at least two of the three lists; the
+long tail of one list alone is dropped (it holds abusive and DGA-like names: label noise). 20 % of
+the vetted benign labels (by a hash of the label) are the validation split where the threshold is
+chosen at FPR 1e-3 and then applied unchanged (`vet_rank=None` gives the unvetted split). Unseen benign = OpenDNS
 top and random, the Umbrella FQDN head and the anudeep whitelist (never trained on). For each DGA
 family: train on every other family, test on that family's names (deduplicated). The LR baseline and
 LightGBM come from the same fit, so they are compared on identical splits.
@@ -27,6 +30,7 @@ from nightjar.detectors.dga.training import PER_FAMILY, SEED
 FPRS = (1e-2, 1e-3, 1e-4)
 TARGET_FPR = 1e-3
 TEST_PER_FAMILY = 2000
+VET_RANK = 20_000  # benign training names: top-N of their list, or in >= 2 lists (None: every name)
 KINDS = ("lgbm", "lr", "blend")
 UNSEEN = ("opendns_top", "opendns_random", "umbrella_fqdn_head", "anudeep_whitelist")
 
@@ -39,10 +43,15 @@ class Corpus:
     benign: pd.DataFrame  # domain, source, role, label, val
 
 
-def prepare(data: Path, per_family: int = PER_FAMILY, seed: int = SEED) -> Corpus:
-    """Load and split the sources; DGA capped per family for training, test names kept aside."""
+def prepare(data: Path, per_family: int = PER_FAMILY, seed: int = SEED, vet_rank: int | None = VET_RANK) -> Corpus:
+    """Load and split the sources; DGA capped per family for training, test names kept aside.
+
+    With `vet_rank`, benign training names outside the top `vet_rank` of their list and in one list
+    only are dropped (role `benign_unvetted`): neither trained on nor used for the threshold.
+    """
     dga = corpus.load_dga(data, per_family=per_family + TEST_PER_FAMILY, seed=seed)
     benign = corpus.load_benign(data)
+    benign = mark_unvetted(benign, vet_rank)
     for df in (dga, benign):
         s = split_names(df["domain"].to_numpy(dtype=object))
         df["label"] = s.label
@@ -56,6 +65,18 @@ def prepare(data: Path, per_family: int = PER_FAMILY, seed: int = SEED) -> Corpu
     hashes = np.fromiter((zlib.crc32(s.encode()) % 1000 for s in benign["label"]), dtype=np.int64, count=len(benign))
     benign["val"] = (benign["role"] == "benign_train") & (hashes < 200)
     return Corpus(dga, benign)
+
+
+def mark_unvetted(benign: pd.DataFrame, vet_rank: int | None) -> pd.DataFrame:
+    """A copy where benign training rows ranked below `vet_rank` in their list and present in one training
+    list only get role `benign_unvetted` (None: unchanged). Needs `domain`, `source`, `role`, `rank`."""
+    out = benign.copy()
+    if vet_rank is None:
+        return out
+    train = out["role"] == "benign_train"
+    lists = out["domain"].map(out.loc[train].groupby("domain")["source"].nunique()).fillna(0)
+    out.loc[train & (out["rank"] > vet_rank) & (lists < 2), "role"] = "benign_unvetted"
+    return out
 
 
 def fit_fold(c: Corpus, exclude: str | None, seed: int = SEED, num_threads: int = 2, params: dict | None = None) -> DgaModel:

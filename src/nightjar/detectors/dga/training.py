@@ -28,7 +28,8 @@ def detector_from_model(c: Any, model: DgaModel, seed: int = SEED) -> DgaDetecto
     scores, _ = model.score(F.encode(val))
     det.threshold_ = threshold_at_fpr(scores, det.target_fpr)
     det.validation_ = {"benign_names": len(val), "fpr": float((scores >= det.threshold_).mean()),
-                       "split": "20 % of the benign training labels (Majestic, Alexa, Tranco part) by crc32 of the label"}
+                       "split": "20 % of the vetted benign training labels (Majestic, Alexa, Tranco part; top 20,000 of its list "
+                                "or in >= 2 lists) by crc32 of the label"}
     model.params["num_threads"] = 1
     return det
 
