@@ -25,12 +25,11 @@ from nightjar.detectors.dga import features as F
 from nightjar.detectors.dga.detector import threshold_at_fpr
 from nightjar.detectors.dga.model import DgaModel
 from nightjar.detectors.dga.names import split_names
-from nightjar.detectors.dga.training import PER_FAMILY, SEED
+from nightjar.detectors.dga.training import PER_FAMILY, SEED, VET_RANK
 
 FPRS = (1e-2, 1e-3, 1e-4)
 TARGET_FPR = 1e-3
 TEST_PER_FAMILY = 2000
-VET_RANK = 20_000  # benign training names: top-N of their list, or in >= 2 lists (None: every name)
 KINDS = ("lgbm", "lr", "blend")
 UNSEEN = ("opendns_top", "opendns_random", "umbrella_fqdn_head", "anudeep_whitelist")
 

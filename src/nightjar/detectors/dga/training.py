@@ -17,6 +17,7 @@ from nightjar.detectors.dga.model import DgaModel
 
 PER_FAMILY = 6000  # cap per DGA family (generated families have 100k near-identical names)
 SEED = 0
+VET_RANK = 20_000  # benign training names: top-N of their list, or in >= 2 lists (evaluation.mark_unvetted)
 TRAIN_SOURCES = ["dgarchive_20k", "andrewaeva_generated", "clicksecurity_dga", "majestic_20k", "alexa_100k", "tranco_part"]
 
 
@@ -52,6 +53,7 @@ def write_model(det: DgaDetector, out: Path, metrics: dict | None = None, name: 
         name, "dga", out, version=version, threshold=det.threshold_, target_fpr=det.target_fpr,
         feature_schema={"input": "domain or dns.question.name", "scored": "registered-domain label", "features": det.model_.feature_names},
         metrics={"validation": det.validation_, **(metrics or {})}, training_data=training_data,
-        params={**det.get_params(), "per_family": PER_FAMILY, "model": det.model_.kind},
+        params={**det.get_params(), "per_family": PER_FAMILY, "model": det.model_.kind,
+                "benign_vetting": f"top {VET_RANK} of its list or in >= 2 of Majestic/Alexa/Tranco"},
     )
     return manifest.write(out)
