@@ -114,7 +114,7 @@ def test_zeek_dns_log_host_view(tmp_path: Path) -> None:
     log = tmp_path / "dns.log"
     log.write_text(ZEEK_HEADER + "\n".join(lines) + "\n#close\t2024-01-01-01-00-00\n")
     out, hosts_out = tmp_path / "o.csv", tmp_path / "hosts.csv"
-    summary = run_score("dga", [log], out, model_spec=MODEL, threshold=0.9, hosts_out=hosts_out)
+    summary = run_score("dga", [log], out, model_spec=MODEL, threshold=0.9, views={"hosts": hosts_out})
     assert summary.read == len(rows) == summary.scored + summary.rejected
     hosts = pd.read_csv(hosts_out)
     assert hosts["source.ip"].tolist() == ["10.0.0.5", "10.0.0.9"]
@@ -131,7 +131,7 @@ def test_ecs_ndjson_dns_events(tmp_path: Path) -> None:
         '{"source.ip": "10.0.0.6", "dns.question.name": "google.com", "dns.answers": [{"data": "1.2.3.4"}]}\n'
     )
     out = tmp_path / "o.jsonl"
-    summary = run_score("dga", [src], out, model_spec=MODEL, hosts_out=tmp_path / "h.csv")
+    summary = run_score("dga", [src], out, model_spec=MODEL, views={"hosts": tmp_path / "h.csv"})
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["domain"] for r in rows] == ["xkqzjvwpbtrr.biz", "google.com"]  # the malformed line is the reader's reject
     assert summary.read == 3 and summary.rejected == 1 and summary.scored == 2

@@ -40,14 +40,14 @@ def score(
         raise InputError(f"unknown detector {detector!r}; known detectors: {', '.join(KINDS)}")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError(f"--threshold must be within 0..1. Got {threshold}.")
-    summary = run_score(detector, list(inputs), out, model_spec=model, threshold=threshold, hosts_out=hosts,
-                        views={k: v for k, v in (("trees", trees), ("campaigns", campaigns)) if v} or None,
+    summary = run_score(detector, list(inputs), out, model_spec=model, threshold=threshold,
+                        views={k: v for k, v in (("hosts", hosts), ("trees", trees), ("campaigns", campaigns)) if v} or None,
                         show_progress=not quiet and str(out) != "-")
     for name, why in summary.skipped_files:
         warn(f"skipped {name}: {why}")
     for note in summary.notes:
         warn(note)
     if not quiet:
-        host_text = f", {summary.hosts} hosts ({summary.host_alerts} alerting)" if summary.hosts is not None else ""
+        host_text = "".join(f", {name}: {v['rows']:,} rows ({v['alerts']:,} alerting)" for name, v in summary.views.items())
         err.print(f"{detector}: read {summary.read:,}, scored {summary.scored:,}, rejected {summary.rejected:,}, "
                   f"alerts {summary.alerts:,} (model {summary.model}, threshold {summary.threshold:.4f}){host_text}", highlight=False)

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
@@ -33,8 +32,8 @@ class ScoreSummary:
     scored: int = 0
     rejected: int = 0
     alerts: int = 0
-    hosts: int | None = None
-    host_alerts: int | None = None
+    #: per summary view written: {"rows": n, "alerts": rows flagged by the view's own alert column}
+    views: dict[str, dict[str, int]] = field(default_factory=dict)
     model: str = ""
     threshold: float | None = None
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
@@ -57,7 +56,7 @@ def load_scoring_detector(kind: str, model_spec: str | None = None) -> tuple[Det
 
 
 def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, model_spec: str | None = None,
-              threshold: float | None = None, hosts_out: str | Path | None = None, batch_rows: int = 65536,
+              threshold: float | None = None, batch_rows: int = 65536,
               show_progress: bool = False, detector: Detector | None = None,
               views: dict[str, str | Path] | None = None) -> ScoreSummary:
     """Score every record of `inputs` with the `detector_kind` model and write them to `out`.
@@ -67,8 +66,6 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     with `observe(events)` learns each batch after scoring it (stream state such as lotl's rarity).
     """
     output_format(out)  # a bad extension is a usage error before any work
-    if hosts_out is not None:
-        output_format(hosts_out)
     for view_path in (views or {}).values():
         output_format(view_path)
     for p in inputs:
@@ -86,7 +83,6 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     if detector.aggregates:
         return _run_aggregating(detector, inputs, out, batch_rows, show_progress, summary)
     frames: list[pd.DataFrame] = []
-    dns_parts: list[pd.DataFrame] = []
     other_kinds: set[str] = set()
     reader_rejected = 0
     for batch, reading in _batches(inputs, detector, batch_rows, show_progress, summary):
@@ -102,11 +98,8 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
         frames.append(scored)
         if hasattr(detector, "observe"):
             detector.observe(frame)
-        if batch.kind == "dns" and "source.ip" in frame.columns:
-            dns_parts.append(_dns_slice(scored))
     if not frames and other_kinds:
-        raise InputError(f"no domain names in the input (found {', '.join(sorted(other_kinds))} records); "
-                         "give a domain list, a CSV with a domain or dns.question.name column, a Zeek dns.log or ECS DNS events")
+        raise InputError(f"no {' or '.join(detector.reads)} records in the input (found {', '.join(sorted(other_kinds))} records)")
     if other_kinds:
         summary.notes.append(f"skipped {', '.join(sorted(other_kinds))} records: the {detector.kind} detector does not read them")
     result = pd.concat(frames, ignore_index=True) if frames else _empty(detector)
@@ -117,16 +110,12 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     summary.alerts = int(result[ALERT].sum())
     write_table(result, out)
     for name, view_path in (views or {}).items():
-        write_table(detector.summary_view(name, result), view_path)  # type: ignore[attr-defined]
-    if hosts_out is not None:
-        from nightjar.detectors.dga.hosts import host_view
-
-        dns = pd.concat(dns_parts, ignore_index=True) if dns_parts else pd.DataFrame()
-        hosts = host_view(dns, detector.threshold_)
-        summary.hosts, summary.host_alerts = len(hosts), int(hosts["host_alert"].sum()) if len(hosts) else 0
-        if dns.empty:
-            summary.notes.append("host view is empty: it needs DNS events with source.ip (Zeek dns.log or ECS DNS)")
-        write_table(hosts, hosts_out)
+        view = detector.summary_view(name, result)  # type: ignore[attr-defined]
+        flags = [c for c in view.columns if c == ALERT or str(c).endswith("_alert")]
+        summary.views[name] = {"rows": len(view), "alerts": int(view[flags[0]].sum()) if flags and len(view) else 0}
+        if view.empty:
+            summary.notes.append(f"the {name} view is empty: see `nightjar score --help` for the input it needs")
+        write_table(view, view_path)
     return summary
 
 
@@ -198,30 +187,11 @@ def _batches(inputs: list[str | Path], detector: Detector, batch_rows: int, show
 
 def score_frame(detector: Detector, frame: pd.DataFrame) -> pd.DataFrame:
     """Score one batch; contract columns first (e.g. domain, score, alert, reasons), then the input's others."""
-    if detector.kind != "dga":
-        scored = detector.score(frame)
-        first = [c for c in (*detector.output_columns, SCORE, ALERT, REASONS) if c in scored.columns]
-        return scored[first + [c for c in scored.columns if c not in first]].reset_index(drop=True)
-    from nightjar.detectors.dga.detector import input_column
-
-    column = input_column(frame)
-    values = frame[column].astype("string").to_numpy(dtype=object, na_value=None)
-    names, score, alert, reasons = detector.score_values(values)  # type: ignore[attr-defined]
-    raw = pd.Series(values, dtype=object).fillna("")
-    head = pd.DataFrame({"domain": raw.to_numpy(), SCORE: score, ALERT: alert.astype(bool), REASONS: reasons})
-    rest = frame.drop(columns=[c for c in ("domain", SCORE, ALERT, REASONS) if c in frame.columns]).reset_index(drop=True)
-    rest = rest.rename(columns={c: f"input.{c}" for c in rest.columns if c in head.columns})
-    head["domain.normalized"] = np.where(pd.isna(score), None, names)
-    return pd.concat([head, rest], axis=1)
-
-
-def _dns_slice(scored: pd.DataFrame) -> pd.DataFrame:
-    keep = ["source.ip", "domain.normalized", SCORE, ALERT]
-    part = scored[[c for c in keep if c in scored.columns]].copy()
-    part["dns.response_code"] = scored["dns.response_code"] if "dns.response_code" in scored.columns else None
-    return part
+    scored = detector.score(frame)
+    first = [c for c in (*detector.output_columns, SCORE, ALERT, REASONS) if c in scored.columns]
+    return scored[first + [c for c in scored.columns if c not in first]].reset_index(drop=True)
 
 
 def _empty(detector: Detector) -> pd.DataFrame:
-    return pd.DataFrame({"domain": pd.Series(dtype=object), SCORE: pd.Series(dtype=float),
-                         ALERT: pd.Series(dtype=bool), REASONS: pd.Series(dtype=object)})
+    columns = {c: pd.Series(dtype=object) for c in detector.output_columns}
+    return pd.DataFrame({**columns, SCORE: pd.Series(dtype=float), ALERT: pd.Series(dtype=bool), REASONS: pd.Series(dtype=object)})

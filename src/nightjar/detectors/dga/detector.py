@@ -48,6 +48,7 @@ class DgaDetector(Detector):
 
     kind: ClassVar[str] = "dga"
     reads: ClassVar[tuple[str, ...]] = ("domain", "dns")
+    summary_views: ClassVar[tuple[str, ...]] = ("hosts",)
     output_columns: ClassVar[tuple[str, ...]] = ("domain",)
 
     def __init__(self, model_kind: str = "lgbm", n_trees: int = 150, buckets: int = 1 << 16, target_fpr: float = 1e-3,
@@ -115,15 +116,25 @@ class DgaDetector(Detector):
         return split.name[codes], score[codes], alert[codes], reasons[codes]
 
     def score(self, events: pd.DataFrame) -> pd.DataFrame:
-        """A copy of `events` with `score`, `alert` and `reasons`; rejected names get an empty score."""
+        """`domain` (the input name as given), `score`, `alert`, `reasons`, `domain.normalized`, then the input's
+        other columns (a clashing input name is kept as `input.<name>`); rejected names get an empty score."""
         column = input_column(events)
         values = events[column].astype("string").to_numpy(dtype=object, na_value=None)
-        _, score, alert, reasons = self.score_values(values)
-        out = events.copy()
-        out[SCORE] = score
-        out[ALERT] = alert
-        out[REASONS] = reasons
-        return out
+        names, score, alert, reasons = self.score_values(values)
+        head = pd.DataFrame({"domain": pd.Series(values, dtype=object).fillna("").to_numpy(), SCORE: score,
+                             ALERT: alert.astype(bool), REASONS: reasons})
+        head["domain.normalized"] = np.where(pd.isna(score), None, names)
+        rest = events.drop(columns=[c for c in ("domain", SCORE, ALERT, REASONS) if c in events.columns]).reset_index(drop=True)
+        rest = rest.rename(columns={c: f"input.{c}" for c in rest.columns if c in head.columns})
+        return pd.concat([head, rest], axis=1)
+
+    def summary_view(self, name: str, scored: pd.DataFrame) -> pd.DataFrame:
+        """A summary table of scored rows: "hosts" = one row per DNS client (source.ip) with its DGA-like names."""
+        if name != "hosts":
+            raise ConfigError(f"the dga detector has no {name!r} view; known: hosts")
+        from nightjar.detectors.dga.hosts import host_view
+
+        return host_view(scored, self.threshold_)
 
     def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
         """Registered-label length and character entropy per row (NaN for rejected names), for drift monitoring."""
