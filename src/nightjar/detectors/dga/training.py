@@ -37,23 +37,12 @@ def detector_from_model(c: Any, model: DgaModel, seed: int = SEED) -> DgaDetecto
 
 def write_model(det: DgaDetector, out: Path, metrics: dict | None = None, name: str = "dga", version: int = 1) -> Path:
     """Save `det` into `out` (emptied first) with a registry manifest: sources, licences, threshold, metrics."""
-    from nightjar.registry import Manifest
+    from nightjar.registry.export import export_model
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.iterdir():
-        if old.is_file():
-            old.unlink()
-    det.save(out)
-    training_data = corpus.source_records(TRAIN_SOURCES)
-    for rec in training_data:
-        if "NON-COMMERCIAL" in rec["licence"]:
-            rec["notes"] = "non-commercial licence: the shipped model learned from it; commercial use needs a retrain without it"
-    manifest = Manifest.create(
-        name, "dga", out, version=version, threshold=det.threshold_, target_fpr=det.target_fpr,
+    return export_model(
+        det, out, name=name, version=version, training_data=corpus.source_records(TRAIN_SOURCES),
         feature_schema={"input": "domain or dns.question.name", "scored": "registered-domain label", "features": det.model_.feature_names},
-        metrics={"validation": det.validation_, **(metrics or {})}, training_data=training_data,
-        params={**det.get_params(), "per_family": PER_FAMILY, "model": det.model_.kind,
+        metrics={"validation": det.validation_, **(metrics or {})},
+        params={"per_family": PER_FAMILY, "model": det.model_.kind,
                 "benign_vetting": f"top {VET_RANK} of its list or in >= 2 of Majestic/Alexa/Tranco"},
     )
-    return manifest.write(out)
