@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -21,6 +22,7 @@ import pandas as pd
 from nightjar.errors import ConfigError, NightjarError
 
 SCORE, ALERT, REASONS = "score", "alert", "reasons"
+SETTINGS_FILE = "detector.json"  # hyperparameters, threshold, target FPR and validation summary of a saved detector
 KINDS = ("dga", "url", "lotl", "beacon")
 
 
@@ -67,6 +69,31 @@ class Detector:
         See `nightjar.ops.features`.
         """
         return {}
+
+    # --- the settings file every saved detector has ---------------------------------------------
+    def save_settings(self, directory: Path) -> Path:
+        """Write `detector.json`: hyperparameters (tuples as lists), threshold_, target_fpr, validation_."""
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        doc = {"params": params, "threshold": self.threshold_,  # type: ignore[attr-defined]
+               "target_fpr": getattr(self, "target_fpr", None), "validation": getattr(self, "validation_", {})}
+        path = Path(directory) / SETTINGS_FILE
+        path.write_text(json.dumps(doc, indent=1))
+        return path
+
+    @classmethod
+    def from_settings(cls, directory: Path) -> Self:
+        """A detector built from `detector.json`'s hyperparameters, with threshold_ and validation_ set.
+
+        Parameters whose default is a tuple come back as tuples; unknown names are ignored.
+        """
+        doc: dict[str, Any] = json.loads((Path(directory) / SETTINGS_FILE).read_text())
+        defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()}
+        params = {k: tuple(v) if isinstance(v, list) and isinstance(defaults.get(k), tuple) else v
+                  for k, v in doc["params"].items() if k in cls._param_names()}
+        detector = cls(**params)
+        detector.threshold_ = float(doc["threshold"])  # type: ignore[attr-defined]
+        detector.validation_ = doc.get("validation", {})  # type: ignore[attr-defined]
+        return detector
 
     # --- estimator plumbing ------------------------------------------------------------------
     @classmethod

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -155,19 +154,12 @@ class DgaDetector(Detector):
         self.check_fitted()
         directory = Path(directory)
         paths = self.model_.save(directory)
-        doc = {"params": self.get_params(), "threshold": self.threshold_, "target_fpr": self.target_fpr, "validation": self.validation_}
-        (directory / DETECTOR_FILE).write_text(json.dumps(doc, indent=1))
-        return [*paths, directory / DETECTOR_FILE]
+        return [*paths, self.save_settings(directory)]
 
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read a detector written by `save`."""
-        directory = Path(directory)
-        doc: dict[str, Any] = json.loads((directory / DETECTOR_FILE).read_text())
-        params = {k: v for k, v in doc["params"].items() if k in cls._param_names()}
-        det = cls(**params)
+        det = cls.from_settings(directory)
         det.model_ = DgaModel.load(directory)
         det.model_.params["num_threads"] = det.num_threads
-        det.threshold_ = float(doc["threshold"])
-        det.validation_ = doc.get("validation", {})
         return det

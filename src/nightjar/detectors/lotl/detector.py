@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -256,22 +255,14 @@ class LotlDetector(Detector):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths = [*self.model_.save(directory), self.knowledge_.save(directory), self.rarity_.save(directory)]
-        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
-        doc = {"params": params, "threshold": self.threshold_, "target_fpr": self.target_fpr, "validation": self.validation_}
-        (directory / DETECTOR_FILE).write_text(json.dumps(doc, indent=1))
-        return [*paths, directory / DETECTOR_FILE]
+        return [*paths, self.save_settings(directory)]
 
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read a detector written by `save`."""
-        directory = Path(directory)
-        doc: dict[str, Any] = json.loads((directory / DETECTOR_FILE).read_text())
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in doc["params"].items() if k in cls._param_names()}
-        det = cls(**params)
+        det = cls.from_settings(directory)
         det.model_ = LotlModel.load(directory)
         det.model_.params["num_threads"] = det.num_threads
         det.knowledge_ = Knowledge.load(directory)
         det.rarity_ = RarityState.load(directory)
-        det.threshold_ = float(doc["threshold"])
-        det.validation_ = doc.get("validation", {})
         return det

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -197,20 +196,14 @@ class UrlDetector(Detector):
         self.check_fitted()
         directory = Path(directory)
         paths = self.model_.save(directory)
-        doc = {"params": self.get_params(), "threshold": self.threshold_, "target_fpr": self.target_fpr, "validation": self.validation_}
-        (directory / DETECTOR_FILE).write_text(json.dumps(doc, indent=1))
-        return [*paths, directory / DETECTOR_FILE]
+        return [*paths, self.save_settings(directory)]
 
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read a detector written by `save`."""
-        directory = Path(directory)
-        doc: dict[str, Any] = json.loads((directory / DETECTOR_FILE).read_text())
-        det = cls(**{k: v for k, v in doc["params"].items() if k in cls._param_names()})
+        det = cls.from_settings(directory)
         det.model_ = UrlModel.load(directory)
         det.model_.params["num_threads"] = det.num_threads
-        det.threshold_ = float(doc["threshold"])
-        det.validation_ = doc.get("validation", {})
         return det
 
 
