@@ -12,7 +12,15 @@ import pandas as pd
 
 from nightjar.detectors.beacon.addresses import AddressCoder
 from nightjar.detectors.beacon.features import held_open, pair_statistics, sizes
-from nightjar.detectors.beacon.pairs import PORT_BITS, TRANSPORTS, PairAccumulator, concat, http_requests, last_names, sum_names
+from nightjar.detectors.beacon.pairs import (
+    PORT_BITS,
+    TRANSPORTS,
+    PairAccumulator,
+    concat,
+    http_requests,
+    last_names,
+    sum_names,
+)
 from nightjar.detectors.beacon.proxy import find_proxies
 
 KIND = "pair.kind"  # address | domain | proxy

@@ -8,7 +8,6 @@ Files: `dga_model.json` (linear weights, 3-gram counts, settings), `words.txt`, 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from sklearn.linear_model import SGDClassifier
 
 from nightjar.detectors.dga import features as F
 from nightjar.detectors.dga.wordlist import build_words
+from nightjar.detectors.model_files import read_model_files, write_model_files
 
 NGRAMS = (1, 2, 3, 4)
 MODEL_FILE, WORDS_FILE, LGBM_FILE = "dga_model.json", "words.txt", "lgbm.txt"
@@ -176,8 +176,6 @@ class DgaModel:
     # --- files ---------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:
         """Write the three plain files; returns their paths."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         nz = np.flatnonzero(self.trigram_counts)
         doc = {
             "format": "nightjar-dga/1", "kind": self.kind, "buckets": self.buckets, "alpha": self.alpha,
@@ -185,24 +183,18 @@ class DgaModel:
             "lr": {"bias": self.lr_bias, "weights": [float(f"{w:.5g}") for w in self.lr_weights]},
             "trigram_counts": {"ids": nz.tolist(), "counts": self.trigram_counts[nz].astype(int).tolist()},
         }
-        paths = [directory / MODEL_FILE, directory / WORDS_FILE]
-        paths[0].write_text(json.dumps(doc, separators=(",", ":")))
-        paths[1].write_text("\n".join(self.words) + "\n")
-        if self.booster is not None:
-            paths.append(directory / LGBM_FILE)
-            paths[-1].write_text(self.booster.model_to_string())
-        return paths
+        paths = write_model_files(directory, doc, MODEL_FILE, self.booster, LGBM_FILE)
+        words = Path(directory) / WORDS_FILE
+        words.write_text("\n".join(self.words) + "\n")
+        return [paths[0], words, *paths[1:]]
 
     @classmethod
     def load(cls, directory: Path) -> DgaModel:
         """Read the files written by `save`."""
         directory = Path(directory)
-        doc = json.loads((directory / MODEL_FILE).read_text())
+        doc, booster = read_model_files(directory, MODEL_FILE, LGBM_FILE)
         counts = np.zeros(F.BASE**3)
         counts[np.asarray(doc["trigram_counts"]["ids"], dtype=np.int64)] = doc["trigram_counts"]["counts"]
-        booster = None
-        if (directory / LGBM_FILE).exists():
-            booster = lgb.Booster(model_str=(directory / LGBM_FILE).read_text())
         model = cls(kind=doc["kind"], buckets=doc["buckets"], alpha=doc["alpha"], params=doc["params"],
                     words=(directory / WORDS_FILE).read_text().split(), trigram_counts=counts,
                     lr_weights=np.asarray(doc["lr"]["weights"], dtype=np.float64), lr_bias=doc["lr"]["bias"],

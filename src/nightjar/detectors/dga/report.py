@@ -16,9 +16,18 @@ from typing import Any
 import numpy as np
 
 from nightjar.detectors.dga import adversarial, corpus
-from nightjar.detectors.dga.detector import DgaDetector, threshold_at_fpr
 from nightjar.detectors.dga import features as F
-from nightjar.detectors.dga.evaluation import FPRS, KINDS, TARGET_FPR, UNSEEN, Corpus, fit_fold, prepare, run_fold
+from nightjar.detectors.dga.detector import DgaDetector, threshold_at_fpr
+from nightjar.detectors.dga.evaluation import (
+    FPRS,
+    KINDS,
+    TARGET_FPR,
+    UNSEEN,
+    Corpus,
+    fit_fold,
+    prepare,
+    run_fold,
+)
 from nightjar.detectors.dga.training import SEED, detector_from_model
 
 SPLIT = ("leave-one-family-out over every DGArchive and andrewaeva family (names deduplicated; train without the family, "

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
 from nightjar.detectors.dga import corpus
 from nightjar.detectors.dga import features as F
 from nightjar.detectors.dga.detector import DgaDetector, threshold_at_fpr

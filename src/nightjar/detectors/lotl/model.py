@@ -9,7 +9,6 @@ weights, settings) and `lotl_lgbm.txt` (LightGBM text).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,8 @@ import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
+
+from nightjar.detectors.model_files import read_model_files, write_model_files
 
 MODEL_FILE, LGBM_FILE = "lotl_model.json", "lotl_lgbm.txt"
 
@@ -125,24 +126,15 @@ class LotlModel:
     # --- files ---------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:
         """Write `lotl_model.json` and `lotl_lgbm.txt`; returns their paths."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         doc = {"format": "nightjar-lotl/1", "kind": self.kind, "dense_names": self.dense_names, "vocab": self.vocab,
                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "params": self.params,
                "lr": {"bias": self.lr_bias, "weights": [float(f"{w:.6g}") for w in self.lr_weights]}}
-        paths = [directory / MODEL_FILE]
-        paths[0].write_text(json.dumps(doc, separators=(",", ":")))
-        if self.booster is not None:
-            paths.append(directory / LGBM_FILE)
-            paths[-1].write_text(self.booster.model_to_string())
-        return paths
+        return write_model_files(directory, doc, MODEL_FILE, self.booster, LGBM_FILE)
 
     @classmethod
     def load(cls, directory: Path) -> LotlModel:
         """Read the files written by `save`."""
-        directory = Path(directory)
-        doc = json.loads((directory / MODEL_FILE).read_text())
-        booster = lgb.Booster(model_str=(directory / LGBM_FILE).read_text()) if (directory / LGBM_FILE).exists() else None
+        doc, booster = read_model_files(directory, MODEL_FILE, LGBM_FILE)
         return cls(kind=doc["kind"], dense_names=doc["dense_names"], vocab=doc["vocab"], mean=np.asarray(doc["mean"]),
                    scale=np.asarray(doc["scale"]), lr_weights=np.asarray(doc["lr"]["weights"], dtype=np.float64),
                    lr_bias=float(doc["lr"]["bias"]), booster=booster, params=doc["params"])

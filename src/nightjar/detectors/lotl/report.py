@@ -22,7 +22,11 @@ from nightjar.detectors.lotl import benign as B
 from nightjar.detectors.lotl import data as D
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.detector import LotlDetector
-from nightjar.detectors.lotl.evaluation import CvResult, leave_technique_out, per_technique
+from nightjar.detectors.lotl.evaluation import (
+    CvResult,
+    leave_technique_out,
+    per_technique,
+)
 from nightjar.training.card import DataSource, ModelCard, ModelResult
 from nightjar.training.metrics import evaluate
 

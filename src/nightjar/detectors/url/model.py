@@ -8,7 +8,6 @@ scaling, brand list, settings) and `lgbm.txt`.
 
 from __future__ import annotations
 
-import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 
+from nightjar.detectors.model_files import read_model_files, write_model_files
 from nightjar.detectors.url.brands import BrandIndex
 from nightjar.detectors.url.features import FEATURES
 
@@ -125,25 +125,16 @@ class UrlModel:
 
     def save(self, directory: Path) -> list[Path]:
         """Write `url_model.json` (and `lgbm.txt`); returns the paths."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         doc = {"format": "nightjar-url/1", "kind": self.kind, "buckets": self.buckets, "ngrams": list(NGRAMS),
                "params": self.params, "feature_names": self.feature_names, "brands": self.brands.to_dict(),
                "scaling": {"mean": self.mean.tolist(), "std": self.std.tolist()},
                "lr": {"bias": self.lr_bias, "weights": [float(f"{w:.4g}") for w in self.lr_weights]}}
-        paths = [directory / MODEL_FILE]
-        paths[0].write_text(json.dumps(doc, separators=(",", ":")))
-        if self.booster is not None:
-            paths.append(directory / LGBM_FILE)
-            paths[-1].write_text(self.booster.model_to_string())
-        return paths
+        return write_model_files(directory, doc, MODEL_FILE, self.booster, LGBM_FILE)
 
     @classmethod
     def load(cls, directory: Path) -> UrlModel:
         """Read the files written by `save`."""
-        directory = Path(directory)
-        doc = json.loads((directory / MODEL_FILE).read_text())
-        booster = lgb.Booster(model_str=(directory / LGBM_FILE).read_text()) if (directory / LGBM_FILE).exists() else None
+        doc, booster = read_model_files(directory, MODEL_FILE, LGBM_FILE)
         return cls(kind=doc["kind"], buckets=doc["buckets"], params=doc["params"], brands=BrandIndex.from_dict(doc["brands"]),
                    mean=np.asarray(doc["scaling"]["mean"]), std=np.asarray(doc["scaling"]["std"]),
                    lr_weights=np.asarray(doc["lr"]["weights"], dtype=np.float64), lr_bias=float(doc["lr"]["bias"]),

@@ -55,7 +55,12 @@ def write_card(summary: dict[str, Any], raws: dict[str, dict[str, np.ndarray]], 
 def train_and_report(data: Path, out: Path, num_threads: int = 2, log: Any = print) -> tuple[Path, list[str]]:
     """`nightjar train url`: the shipped recipe, both evaluations, the model folder `out/model`; returns (manifest, summary lines)."""
     from nightjar.detectors.url.evaluation import evaluate_all, manifest_metrics
-    from nightjar.detectors.url.training import SEED, corpus, train_detector, write_model
+    from nightjar.detectors.url.training import (
+        SEED,
+        corpus,
+        train_detector,
+        write_model,
+    )
 
     df = corpus(data, SEED)
     log("fitting LightGBM")
