@@ -78,3 +78,15 @@ def test_nice_ticks_cover_the_range_evenly(lo: float, span: float) -> None:
     assert ticks[0] <= lo + 1e-9 * max(1, abs(lo)) and ticks[-1] >= lo + span - 1e-9 * max(1, abs(lo + span))
     steps = {round(b - a, 6) for a, b in zip(ticks, ticks[1:], strict=False)}
     assert len(steps) <= 2 and len(ticks) <= 12  # evenly spaced up to rounding
+
+
+def test_reports_are_written_with_ordinary_permissions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+
+    from nightjar.report_html import write_html
+
+    path = write_html(tmp_path / "r.html", "<html></html>")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
