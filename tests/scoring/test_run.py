@@ -135,3 +135,22 @@ def test_ecs_ndjson_dns_events(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["domain"] for r in rows] == ["xkqzjvwpbtrr.biz", "google.com"]  # the malformed line is the reader's reject
     assert summary.read == 3 and summary.rejected == 1 and summary.scored == 2
+
+
+def test_scan_raises_a_host_alert_for_a_client_resolving_many_dga_like_names(tmp_path: Path) -> None:
+    from nightjar.scoring.scan import run_scan
+
+    bot = ["xkqzjvwpbtrr", "qwpzxkjvbnmm", "zzkxqwvbplqq", "pqxzwkjvtrxx", "vbnqzxkwjpzz", "kjzxqpwvbmkk"]
+    rows = [("10.0.0.5", f"{b}.biz", "NXDOMAIN") for b in bot] + [("10.0.0.9", "google.com", "NOERROR")]
+    lines = [f"{1700000000 + i}.0\tC{i}\t{ip}\t5353\t8.8.8.8\t53\tudp\t{i}\t{q}\t{3 if rc == 'NXDOMAIN' else 0}\t{rc}"
+             for i, (ip, q, rc) in enumerate(rows)]
+    log = tmp_path / "dns.log"
+    log.write_text(ZEEK_HEADER + "\n".join(lines) + "\n")
+    alerts = tmp_path / "alerts.ndjson"
+    summary = run_scan([log], store=tmp_path / "a.db", alerts_out=alerts, detectors=["dga"], models={"dga": MODEL})
+    docs = [json.loads(line) for line in alerts.read_text().splitlines()]
+    hosts = [d for d in docs if "dns" not in d and d.get("source", {}).get("ip") == "10.0.0.5" and "domain" not in d.get("nightjar", {}).get("dga", {})]
+    assert summary.detectors["dga"].entity_alerts == 1
+    assert len(hosts) == 1 and "resolves many DGA-like names" in hosts[0]["nightjar"]["dga"]["reasons"]
+    again = run_scan([log], store=tmp_path / "a.db", detectors=["dga"], models={"dga": MODEL})
+    assert again.new_alerts == 0  # the host alert has a stable id too

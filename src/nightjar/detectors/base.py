@@ -70,6 +70,15 @@ class Detector:
         """
         return {}
 
+    # Optional hooks, found with hasattr by the scoring code:
+    #   summary_view(name, scored) -> DataFrame   for the names in `summary_views` (score --hosts/--trees/...)
+    #   entity_accumulator() -> object with add(scored) and finish() -> DataFrame with score/alert/reasons:
+    #       alerts about an entity seen across many records (dga: a host resolving many DGA-like names);
+    #       `scan` feeds it every scored batch and stores its alerting rows as alerts
+    #   aggregator() -> add(kind, table, source) / finish(state)   for `aggregates` detectors (beacon)
+    #   monitor_features(events, scored) -> {name: values}   cheap numbers for drift monitoring
+    #   observe(events)   learn stream state after scoring (lotl rarity)
+
     # --- the settings file every saved detector has ---------------------------------------------
     def save_settings(self, directory: Path) -> Path:
         """Write `detector.json`: hyperparameters (tuples as lists), threshold_, target_fpr, validation_."""

@@ -83,6 +83,7 @@ class _Scan:
     job_id: int
     summary: ScanSummary
     held: dict[str, Any] = field(default_factory=dict)  # kind -> aggregator state, or the held tables
+    entities: dict[str, Any] = field(default_factory=dict)  # kind -> entity accumulator (dga: hosts)
     hooks: list[Any] = field(default_factory=list)  # see `run_scan(hooks=...)`
 
     def route(self, kind: str) -> tuple[list[tuple[_Loaded, Callable[[pd.DataFrame], pd.DataFrame] | None]], list[_Loaded]]:
@@ -112,6 +113,10 @@ class _Scan:
             clock = time.perf_counter()
             scored = score_frame(det.detector, events)
             self.observe(det, events, scored, time.perf_counter() - clock, source)
+            if hasattr(det.detector, "entity_accumulator"):
+                if det.kind not in self.entities:
+                    self.entities[det.kind] = det.detector.entity_accumulator()
+                self.entities[det.kind].add(scored)
             ok = scored[SCORE].notna().to_numpy()
             scored_any |= ok
             counts = self.summary.detector(det.kind, det.ref)
@@ -177,6 +182,23 @@ class _Scan:
                 extra = {k: v for k, v in row.items() if k not in record and k not in (SCORE, ALERT, REASONS)}
                 docs.append(alert_document(det.kind, det.ref, record, float(row[SCORE]), str(row[REASONS]), extra,
                                            identity=identity))
+            self.emit(det.kind, docs, None)
+
+    def finish_entities(self) -> None:
+        """Alerts about entities seen across many records (e.g. a host resolving many DGA-like names)."""
+        for det in self.detectors:
+            accumulator = self.entities.pop(det.kind, None)
+            if accumulator is None:
+                continue
+            rows = accumulator.finish()
+            hits = rows[rows[ALERT].astype(bool)] if len(rows) else rows
+            docs = []
+            for row in hits.to_dict(orient="records"):
+                record = {k: v for k, v in row.items() if "." in k}  # the ECS fields (source.ip)
+                extra = {k: v for k, v in row.items() if k not in record and k not in (SCORE, ALERT, REASONS)}
+                docs.append(alert_document(det.kind, det.ref, record, float(row[SCORE]), str(row[REASONS]), extra,
+                                           identity={**record, "entity": "host"}))
+            self.summary.detector(det.kind, det.ref).entity_alerts = len(docs)
             self.emit(det.kind, docs, None)
 
     def observe(self, det: _Loaded, events: pd.DataFrame | None, scored: pd.DataFrame, seconds: float, source: str | None) -> None:
@@ -275,6 +297,7 @@ def run_scan(paths: list[str | Path], store: str | Path | None = None, alerts_ou
         try:
             _read_all(scan, files, batch_rows, show_progress)
             scan.finish_aggregates()
+            scan.finish_entities()
         except BaseException:
             scan.close_hooks()
             db.finish_job(job, summary.as_dict(), status="failed")

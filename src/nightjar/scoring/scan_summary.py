@@ -22,6 +22,7 @@ class DetectorCounts:
     scored: int = 0
     rejected: int = 0
     entities: int | None = None
+    entity_alerts: int = 0  # alerts about an entity across records (dga: hosts), included in `alerts`
     alerts: int = 0
     new_alerts: int = 0
 

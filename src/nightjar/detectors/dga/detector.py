@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -134,6 +134,13 @@ class DgaDetector(Detector):
         from nightjar.detectors.dga.hosts import host_view
 
         return host_view(scored, self.threshold_)
+
+    def entity_accumulator(self) -> Any:
+        """Host-level alerts for a scan: one client resolving many DGA-like names (see hosts.py)."""
+        self.check_fitted()
+        from nightjar.detectors.dga.hosts import HostAccumulator
+
+        return HostAccumulator(self.threshold_)
 
     def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
         """Registered-label length and character entropy per row (NaN for rejected names), for drift monitoring."""

@@ -27,26 +27,74 @@ def host_view(dns: pd.DataFrame, threshold: float, min_domains: int = 5) -> pd.D
     """One row per `source.ip`, highest host score first (see the module docstring)."""
     if dns.empty or "source.ip" not in dns.columns:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in HOST_COLUMNS})
+    df = _queries(dns, threshold)
+    return _host_rows(_totals(df), df[df["dga"]], min_domains)
+
+
+class HostAccumulator:
+    """The host view built batch by batch: per-client totals plus only the DGA-like queries are kept,
+    so memory grows with clients and flagged names, not with DNS records. `finish()` gives the host
+    rows with `score` (= host_score), `alert` (= host_alert) and `reasons` for alerting."""
+
+    def __init__(self, threshold: float, min_domains: int = 5) -> None:
+        self.threshold, self.min_domains = threshold, min_domains
+        self.totals: list[pd.DataFrame] = []
+        self.flagged: list[pd.DataFrame] = []
+
+    def add(self, scored: pd.DataFrame) -> None:
+        """Take one scored batch (rows without `source.ip`, e.g. plain domain lists, are not host traffic)."""
+        if scored.empty or "source.ip" not in scored.columns:
+            return
+        df = _queries(scored, self.threshold)
+        self.totals.append(_totals(df))
+        self.flagged.append(df[df["dga"]])
+        if len(self.totals) >= 64:  # fold partial totals so their number stays small
+            self.totals = [_fold(self.totals)]
+
+    def finish(self) -> pd.DataFrame:
+        """The host rows, highest host score first."""
+        if not self.totals:
+            rows = pd.DataFrame({c: pd.Series(dtype=object) for c in HOST_COLUMNS})
+        else:
+            rows = _host_rows(_fold(self.totals), pd.concat(self.flagged, ignore_index=True), self.min_domains)
+        return rows.assign(score=rows["host_score"], alert=rows["host_alert"].astype(bool))
+
+
+def _queries(dns: pd.DataFrame, threshold: float) -> pd.DataFrame:
     df = pd.DataFrame({
-        "ip": dns["source.ip"].astype("string").fillna("(unknown)"),
-        "name": dns["domain.normalized"].astype("string"),
-        "score": pd.to_numeric(dns["score"], errors="coerce"),
+        "ip": dns["source.ip"].astype("string").fillna("(unknown)").to_numpy(),
+        "name": dns["domain.normalized"].astype("string").to_numpy(),
+        "score": pd.to_numeric(dns["score"], errors="coerce").to_numpy(),
     })
     df["dga"] = df["score"].fillna(-1.0).to_numpy() >= threshold
     rcode = dns["dns.response_code"] if "dns.response_code" in dns.columns else pd.Series(None, index=dns.index)
     df["nx"] = rcode.astype("string").str.upper().fillna("").str.contains("NXDOMAIN").to_numpy(dtype=bool)
-    flagged = df[df["dga"]].copy()
+    return df
+
+
+def _totals(df: pd.DataFrame) -> pd.DataFrame:
+    g = df.groupby("ip", sort=False)
+    return pd.DataFrame({"queries": g.size(), "nx": g["nx"].sum(), "max_score": g["score"].max()})
+
+
+def _fold(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    both = pd.concat(parts)
+    g = both.groupby(level=0, sort=False)
+    return pd.DataFrame({"queries": g["queries"].sum(), "nx": g["nx"].sum(), "max_score": g["max_score"].max()})
+
+
+def _host_rows(totals: pd.DataFrame, flagged: pd.DataFrame, min_domains: int) -> pd.DataFrame:
+    flagged = flagged.copy()
     if len(flagged):
         uniq = flagged["name"].dropna().unique()
         reg = dict(zip(uniq, split_names(np.asarray(uniq, dtype=object)).registered))
         flagged["reg"] = flagged["name"].map(reg)
     else:
         flagged["reg"] = pd.Series(dtype=object)
-    g = df.groupby("ip", sort=False)
     out = pd.DataFrame({
-        "queries": g.size(),
-        "nxdomain_share": g["nx"].mean(),
-        "max_score": g["score"].max(),
+        "queries": totals["queries"],
+        "nxdomain_share": totals["nx"] / totals["queries"],
+        "max_score": totals["max_score"],
     })
     fg = flagged.groupby("ip", sort=False)
     out["dga_like_queries"] = fg.size()
