@@ -79,3 +79,22 @@ def test_json_garbage_never_crashes_and_balances(lines: list[bytes], batch_rows:
 @given(data=st.binary(max_size=300))
 def test_tsv_any_bytes_after_header(data: bytes) -> None:
     run(tsv_batches, "conn.log", HEADER + data, 7)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(TSV_LINE, max_size=25), batch_rows=st.integers(1, 50),
+       fields=st.sets(st.sampled_from(["@timestamp", "zeek.session_id", "source.port", "zeek.conn.duration",
+                                       "zeek.conn.local_orig", "zeek.conn.tunnel_parents", "zeek.conn.extra_1"])))
+def test_tsv_projection_reads_and_rejects_like_a_full_read(lines: list[bytes], batch_rows: int, fields: set[str]) -> None:
+    """Asking for some fields gives those columns of the full read, and the same accounting and rejections."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "conn.log"
+        path.write_bytes(HEADER + b"\n".join(lines))
+        full, part = ReadReport("conn.log"), ReadReport("conn.log")
+        full_tables = [b.table for b in tsv_batches(Source(path), full, batch_rows)]
+        part_tables = [b.table for b in tsv_batches(Source(path), part, batch_rows, {"conn": fields})]
+    assert (part.read, part.parsed, part.rejected, part.rejections) == (full.read, full.parsed, full.rejected, full.rejections)
+    assert [t.num_rows for t in part_tables] == [t.num_rows for t in full_tables]
+    for whole, projected in zip(full_tables, part_tables):
+        assert set(fields) & set(whole.column_names) <= set(projected.column_names)
+        assert projected.equals(whole.select(projected.column_names))

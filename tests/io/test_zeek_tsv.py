@@ -205,3 +205,78 @@ def test_sniff_and_registry(tmp_path: Path) -> None:
     assert detect(Source(path)).format == "zeek_tsv"
     table, report = read_table(path)
     assert table.num_rows == 1 and report.format == "zeek_tsv"
+
+
+# --- projection: only the fields a caller asks for ---------------------------------------------------
+BEACON_CONN = {"@timestamp", "source.ip", "destination.ip", "destination.port", "zeek.conn.duration"}
+
+
+def read_fields(path: Path, fields: dict[str, set[str]] | None, batch_rows: int = 65536) -> tuple[pa.Table, ReadReport]:
+    report = ReadReport(str(path))
+    batches = list(tsv_batches(Source(path), report, batch_rows, fields))
+    assert report.balanced
+    return pa.concat_tables([b.table for b in batches]), report
+
+
+def test_projection_returns_the_fields_asked_for(tmp_path: Path) -> None:
+    rows = [conn_row(1), conn_row(2, duration="-", tunnel_parents="a,b"), conn_row(3, uid="(empty)")]
+    path = write(tmp_path, "conn.log.gz", zeek_tsv(CONN_FIELDS, CONN_TYPES, rows))
+    full, full_report = read_fields(path, None)
+    part, report = read_fields(path, {"conn": BEACON_CONN | {"no.such.field"}, "dns": {"dns.question.name"}})
+    assert part.column_names == [c for c in full.column_names if c in BEACON_CONN]
+    assert part.equals(full.select(part.column_names))
+    assert (report.read, report.parsed, report.rejected) == (full_report.read, full_report.parsed, 0) == (3, 3, 0)
+    other, _ = read_fields(path, {"dns": {"dns.question.name"}})  # kinds not named: every field
+    assert other.equals(full)
+
+
+def test_projection_to_absent_fields_keeps_the_rows(tmp_path: Path) -> None:
+    path = write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, [conn_row(1), conn_row(2)]))
+    table, report = read_fields(path, {"conn": {"no.such.field"}})
+    assert table.num_rows == 2 and report.parsed == 2 and table.num_columns >= 1
+
+
+def test_projection_rejects_the_same_lines(tmp_path: Path) -> None:
+    """Bad values in columns not asked for still reject their line, with line and field, as in a full read."""
+    rows = [conn_row(1), "garbage", conn_row(3, orig_bytes="lots"), conn_row(4, ts="yesterday"),
+            conn_row(5) + "\textra\tmore", conn_row(6, local_orig="maybe"), conn_row(7, uid="\\x41")]
+    path = write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, rows))
+    full, full_report = read_fields(path, None)
+    only = {"conn": {"source.ip", "zeek.session_id"}}  # orig_bytes, ts and local_orig are not asked for
+    table, report = read_fields(path, only)
+    assert (report.read, report.parsed, report.rejected) == (full_report.read, full_report.parsed, full_report.rejected) == (7, 3, 4)
+    assert report.rejections == [r for r in full_report.rejections]
+    assert {(r.source.line, r.source.field) for r in report.rejections} == {(10, None), (11, "orig_bytes"), (12, "ts"), (14, "local_orig")}
+    assert table.column_names == ["zeek.session_id", "source.ip"]
+    assert table.column("zeek.session_id").to_pylist() == ["C1", "C5", "A"]
+    # the fast path too: one bad count in a block of good lines sends the block to salvage
+    good = [conn_row(i) for i in range(50)]
+    for bad in ({"orig_bytes": "lots"}, {"ts": "1e300"}, {"local_orig": "maybe"}, {"id.orig_p": "99999999999999999999"}):
+        path = write(tmp_path, "conn.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, good[:20] + [conn_row(99, **bad)] + good[20:]))
+        table, report = read_fields(path, only)
+        assert (report.parsed, report.rejected, report.rejections[0].source.line) == (50, 1, 29), bad
+        assert report.rejections[0].source.field == next(iter(bad))
+
+
+def test_projection_of_labelled_columns(tmp_path: Path) -> None:
+    fields = CONN_FIELDS[:-1] + ["tunnel_parents   label   detailed-label"]
+    types = CONN_TYPES[:-1] + ["set[string]   string   string"]
+    rows = [conn_row(1, tunnel_parents="-   Malicious   C&C") + "\tx", conn_row(2, tunnel_parents="-   Benign   -")]
+    path = write(tmp_path, "conn.log.labeled", zeek_tsv(fields, types, rows, path=None))
+    full, _ = read_fields(path, None)
+    table, report = read_fields(path, {"conn": {"zeek.conn.label", "zeek.conn.extra_1"}})
+    assert report.parsed == 2 and {"zeek.conn.label", "zeek.conn.extra_1"} <= set(table.column_names)
+    assert table.equals(full.select(table.column_names))
+    assert table.column("zeek.conn.label").to_pylist() == ["Malicious", "Benign"]
+
+
+def test_reading_passes_fields_to_readers_that_project(tmp_path: Path) -> None:
+    from nightjar.io import Reading
+
+    write(tmp_path, "conn.log.gz", zeek_tsv(CONN_FIELDS, CONN_TYPES, [conn_row(1)]))
+    write(tmp_path, "domains.txt", "example.com\nexample.org\n")  # a reader that cannot project: every field
+    reading = Reading([tmp_path], show_progress=False, fields={"conn": {"source.ip"}, "domain": {"nothing"}})
+    tables = {b.kind: b.table for b in reading}
+    assert tables["conn"].column_names == ["source.ip"]
+    assert tables["domain"].num_rows == 2 and "domain" in tables["domain"].column_names
+    assert reading.totals() == {"read": 3, "parsed": 3, "rejected": 0, "skipped_files": 0}

@@ -2,7 +2,8 @@
 
 `Reading(paths)` sniffs every file, folder or archive member, picks the reader, and yields batches
 while keeping one `ReadReport` per source. Files named explicitly must be readable (InputError
-otherwise); files found inside a folder that no reader recognises are skipped and listed.
+otherwise); files found inside a folder that no reader recognises are skipped and listed. With
+`fields` ({event kind: ECS names}), readers that can project read only those fields (see `base.Fields`).
 
 Example:
     >>> from nightjar.io import read_table
@@ -19,20 +20,22 @@ import pyarrow as pa
 from nightjar import progress
 from nightjar.errors import InputError
 from nightjar.io import evtx, zeek, windows_json, ecs_json, process_csv, lists  # noqa: F401,I001  (import order = sniff order)
-from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, Batch, Reader, detect
+from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, Batch, Fields, Reader, detect, read_batches
 from nightjar.io.report import ReadReport, totals
 from nightjar.io.sources import Source, expand
 
-__all__ = ["READERS", "Batch", "Reader", "ReadReport", "Reading", "Source", "detect", "read_table", "read_tables"]
+__all__ = ["READERS", "Batch", "Fields", "Reader", "ReadReport", "Reading", "Source", "detect", "read_table", "read_tables"]
 
 
 class Reading:
     """Iterate the batches of many inputs, keeping the accounting of each."""
 
-    def __init__(self, paths: list[str | Path], batch_rows: int = DEFAULT_BATCH_ROWS, show_progress: bool = True) -> None:
+    def __init__(self, paths: list[str | Path], batch_rows: int = DEFAULT_BATCH_ROWS, show_progress: bool = True,
+                 fields: Fields | None = None) -> None:
         self.paths = [Path(p) for p in paths]
         self.batch_rows = batch_rows
         self.show_progress = show_progress
+        self.fields = fields
         self.reports: list[ReadReport] = []
         self.skipped: list[tuple[str, str]] = []
 
@@ -60,7 +63,7 @@ class Reading:
             return
         report = ReadReport(source.name, format=reader.format)
         self.reports.append(report)
-        yield from reader.batches(source, report, self.batch_rows)
+        yield from read_batches(reader, source, report, self.batch_rows, self.fields)
 
     def totals(self) -> dict[str, int]:
         """read / parsed / rejected summed over every source, plus the number of skipped files."""

@@ -3,11 +3,16 @@
 A reader turns one `Source` into Arrow batches with ECS column names, counting every record in a
 `ReadReport`. Readers register themselves with `@register`; `detect()` asks each, in registration
 order, whether it recognises the first bytes of a source.
+
+A caller that needs only some fields passes `fields` ({event kind: ECS names}) to `read_batches`: a
+reader with `projects = True` then reads only those columns (its `batches` takes `fields=`); any other
+reader, and any kind not named, gives every field. Projection never changes which records are read,
+parsed or rejected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +24,8 @@ from nightjar.io.sources import Source
 
 DEFAULT_BATCH_ROWS = 65536
 SNIFF_BYTES = 65536
+#: per event kind (a batch's `kind`: "conn", "dns", "zeek.ssh", ...), the ECS fields a caller needs
+Fields = Mapping[str, Collection[str]]
 
 
 @dataclass
@@ -43,6 +50,18 @@ class Reader(Protocol):
 
 
 READERS: list[Reader] = []
+
+
+def read_batches(reader: Reader, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS,
+                 fields: Fields | None = None) -> Iterator[Batch]:
+    """`reader.batches(...)`, asking for only `fields` when the reader can project (`projects = True`).
+
+    The batches of a kind named in `fields` hold at least those of its fields that the input has (a
+    reader that cannot project returns them all); None reads every field.
+    """
+    if fields is not None and getattr(reader, "projects", False):
+        return reader.batches(source, report, batch_rows, fields=fields)  # type: ignore[call-arg]
+    return reader.batches(source, report, batch_rows)
 
 
 def register(reader_class: type) -> type:

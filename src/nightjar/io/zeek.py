@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import orjson
 
-from nightjar.io.base import DEFAULT_BATCH_ROWS, Batch, register
+from nightjar.io.base import DEFAULT_BATCH_ROWS, Batch, Fields, register
 from nightjar.io.report import ReadReport
 from nightjar.io.sources import Source
 from nightjar.io.zeek_json import json_batches
@@ -30,12 +30,14 @@ class ZeekTsvReader:
     """Zeek's ASCII (tab-separated) log format."""
 
     format = "zeek_tsv"
+    projects = True  # takes `fields`
 
     def sniff(self, source: Source, head: bytes) -> bool:
         return head.startswith(b"#separator")
 
-    def batches(self, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
-        return tsv_batches(source, report, batch_rows)
+    def batches(self, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS,
+                fields: Fields | None = None) -> Iterator[Batch]:
+        return tsv_batches(source, report, batch_rows, fields)
 
 
 @register

@@ -5,6 +5,9 @@ a block holds anything pyarrow cannot take (a wrong number of fields, an unparsa
 stray carriage return), the block is salvaged line by line: bad lines are rejected with their line
 number and field, and the good ones are parsed again by pyarrow. Blocks are read from `Source.open()`,
 which stops cleanly at a truncated gzip and keeps everything before the break.
+
+Given `fields` (per event kind, the ECS fields wanted), only those columns are converted and finished
+(see `zeek_tsv_layout`); which lines are parsed or rejected, and why, does not change.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from nightjar.io import zeek_types as zt
-from nightjar.io.base import Batch
+from nightjar.io.base import Batch, Fields
 from nightjar.io.report import ReadReport
 from nightjar.io.sources import Source
 from nightjar.io.zeek_stream import BlockError, BlockStream, drop_cut_line, parse_checked
@@ -126,15 +129,15 @@ def read_header(stream: BlockStream) -> tuple[TsvHeader, bytes, list[bytes]]:
     return header, rest, rest[:8192].split(b"\n")[:20]
 
 
-def tsv_batches(source: Source, report: ReadReport, batch_rows: int) -> Iterator[Batch]:
-    """Read one Zeek TSV log as batches of at most `batch_rows` rows."""
+def tsv_batches(source: Source, report: ReadReport, batch_rows: int, fields: Fields | None = None) -> Iterator[Batch]:
+    """Read one Zeek TSV log as batches of at most `batch_rows` rows (of the `fields` of its kind, when named)."""
     with BlockStream(source) as stream:
         header, rest, sample = read_header(stream)
         path = header.path or zt.path_from_filename(source.filename) or zt.path_from_fields(header.fields) or "unknown"
         if path == "unknown":
             report.note("log type unknown: no #path header, no known file name or fields")
-        layout = build_layout(header, path, sample[:-1] if len(sample) > 1 else sample)
         kind = zt.kind_of(path)
+        layout = build_layout(header, path, sample[:-1] if len(sample) > 1 else sample, fields.get(kind) if fields else None)
         line_bytes = max(40, len(b"\n".join(sample)) // max(1, len(sample)))
         size = min(MAX_BLOCK, max(MIN_BLOCK, batch_rows * line_bytes))
         first_line = header.lines + 1

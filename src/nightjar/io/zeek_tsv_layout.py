@@ -4,12 +4,18 @@ A layout knows, for each tab-separated column, its Zeek name and type, how pyarr
 it, and how to finish it into output columns. Columns appended by labelling tools are kept as extra
 string columns: either more tab fields than `#fields` names, or (Stratosphere's `conn.log.labeled`)
 one header field such as `tunnel_parents   label   detailed-label` whose values are split on spaces.
+
+A layout may be projected to the ECS fields a caller wants: pyarrow.csv then converts, and `finish`
+finishes, only those columns, plus the unwanted ones whose values can be invalid (numbers, times,
+booleans): those are still converted, and dropped, so that a bad value sends its block to the salvage
+path exactly as in a full read. Unwanted string and set columns are skipped (any text is valid).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -78,6 +84,11 @@ class Column:
     def parse_type(self) -> pa.DataType:
         return zt.parse_type(self.types[0]) if len(self.names) == 1 else pa.string()
 
+    @property
+    def can_be_invalid(self) -> bool:
+        """True when a value can fail to convert (a number, time or bool; any text is a valid string)."""
+        return any(zt.parse_type(t) != pa.string() for t in self.types)
+
 
 @dataclass
 class Layout:
@@ -87,6 +98,7 @@ class Layout:
     path: str
     columns: list[Column]
     min_fields: int  # rows with fewer tab fields are malformed; rows between min and width are padded
+    wanted: Collection[str] | None = None  # the ECS fields to output; None: every column
 
     @property
     def width(self) -> int:
@@ -98,8 +110,16 @@ class Layout:
 
     def __post_init__(self) -> None:
         self.arrow_names = [f"c{i}" for i in range(self.width)]
+        unique = iter(_unique([zt.column_name(self.path, name) for name in self.field_names]))
+        self.output_names = [[next(unique) for _ in col.names] for col in self.columns]
+        wanted = None if self.wanted is None else frozenset(self.wanted)
+        kept = [i for i, names in enumerate(self.output_names) if wanted is None or not wanted.isdisjoint(names)]
+        self.kept = set(kept or range(min(1, self.width)))  # at least one column, so the rows are still counted
+        #: the columns pyarrow converts, in order: the kept ones and those whose values can be invalid
+        self.parsed = [i for i, col in enumerate(self.columns) if i in self.kept or col.can_be_invalid]
         self.convert_options = pcsv.ConvertOptions(
             column_types={name: col.parse_type for name, col in zip(self.arrow_names, self.columns)},
+            include_columns=[] if wanted is None else [self.arrow_names[i] for i in self.parsed],
             null_values=[self.header.unset],
             strings_can_be_null=True,
             true_values=["T"],
@@ -107,22 +127,24 @@ class Layout:
         )
 
     def finish(self, table: pa.Table, escaped: bool = True, empties: bool = True) -> pa.Table:
-        """Typed, ECS-named output columns from a table parsed with `column_types()`."""
+        """Typed, ECS-named output columns from a table parsed with `convert_options` (the kept columns)."""
         h = self.header
         names: list[str] = []
         arrays: list[pa.ChunkedArray | pa.Array] = []
-        for i, col in enumerate(self.columns):
-            values = table.column(i)
+        for values, i in zip(table.columns, self.parsed):
+            col = self.columns[i]
             if len(col.names) == 1:
                 parts = [zt.finish(values, col.types[0], h.set_separator, h.empty if empties else None)]
             else:
                 parts = self._split_compound(values, col)
-            for name, ztype, part in zip(col.names, col.types, parts):
+            if i not in self.kept:  # converted only so that a bad value still fails the block
+                continue
+            for name, ztype, part in zip(self.output_names[i], col.types, parts):
                 if escaped and (pa.types.is_string(part.type) or zt.is_list(ztype)):
                     part = zt.unescape_column(part)
-                names.append(zt.column_name(self.path, name))
+                names.append(name)
                 arrays.append(part)
-        return pa.table(arrays, names=_unique(names))
+        return pa.table(arrays, names=names)
 
     def _split_compound(self, values: pa.ChunkedArray, col: Column) -> list[pa.ChunkedArray | pa.Array]:
         groups = "".join(rf"(?:\s+(?P<f{i}>\S*))?" for i in range(1, len(col.names) - 1))
@@ -155,8 +177,8 @@ class Layout:
         return None, None, line
 
 
-def build_layout(header: TsvHeader, path: str, sample: list[bytes]) -> Layout:
-    """The layout of a log from its header and a few of its first data lines."""
+def build_layout(header: TsvHeader, path: str, sample: list[bytes], wanted: Collection[str] | None = None) -> Layout:
+    """The layout of a log from its header and a few of its first data lines, projected to `wanted` ECS fields."""
     types = header.types if len(header.types) == len(header.fields) else ["string"] * len(header.fields)
     columns: list[Column] = []
     for name, ztype in zip(header.fields, types):
@@ -172,7 +194,7 @@ def build_layout(header: TsvHeader, path: str, sample: list[bytes]) -> Layout:
     widest = max([c for c in counts if c <= len(columns) + MAX_EXTRA_COLUMNS], default=0)
     for i in range(max(0, widest - len(columns)) if columns else 0):
         columns.append(Column([f"extra_{i + 1}"], ["string"]))
-    return Layout(header, path, columns, min_fields=len(header.fields))
+    return Layout(header, path, columns, min_fields=len(header.fields), wanted=wanted)
 
 
 def _unique(names: list[str]) -> list[str]:
