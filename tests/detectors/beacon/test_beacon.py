@@ -213,3 +213,31 @@ def test_out_of_order_across_rotated_files_is_counted() -> None:
         acc.add("conn", pa.Table.from_pandas(_conns(np.array(times), "10.0.0.1", "10.0.0.2"), preserve_index=False), source)
     out = det.finish(acc)
     assert det.facts_["out_of_order"] == 2 and out.iloc[0]["connections"] == 7
+
+
+def _ssh_log(times: np.ndarray, src: str, success: list[bool | None], attempts: list[int]) -> pa.Table:
+    return pa.table({"@timestamp": pa.array(pd.to_datetime(times, unit="s", utc=True).astype("datetime64[us, UTC]")),
+                     "source.ip": [src] * len(times), "destination.ip": ["10.0.0.2"] * len(times), "destination.port": [22] * len(times),
+                     "zeek.ssh.auth_success": pa.array(success, pa.bool_()), "zeek.ssh.auth_attempts": pa.array(attempts, pa.int64())})
+
+
+def test_ssh_sessions_without_a_login_are_not_a_channel() -> None:
+    """Periodic SSH clients whose logins fail (or are never tried) are guessing bots: scored down with
+    the reason; a periodic client that logs in, or whose result Zeek could not see, stays a beacon."""
+    times = np.arange(0, 86400, 600.0)
+    det = BeaconDetector().fit()
+    acc = det.aggregator()
+    cases = {"198.51.100.1": ([False] * len(times), [1] * len(times)),  # password guessing
+             "198.51.100.2": ([None] * len(times), [0] * len(times)),  # key exchange, then goodbye
+             "198.51.100.3": ([True] * len(times), [1] * len(times)),  # logs in: a working channel
+             "198.51.100.4": ([None] * len(times), [2] * len(times))}  # tried, result unknown: benefit of the doubt
+    for src, (success, attempts) in cases.items():
+        acc.add("conn", pa.Table.from_pandas(_conns(times, src, "10.0.0.2", port=22, sent=1320.0), preserve_index=False), src)
+        acc.add("zeek.ssh", _ssh_log(times, src, success, attempts), src)
+    out = det.finish(acc).set_index("source.ip")
+    for bot in ("198.51.100.1", "198.51.100.2"):
+        assert not out.loc[bot, "alert"] and out.loc[bot, "score.answered"] == 0
+        assert f"{len(times)} of {len(times)} SSH sessions without a login" in out.loc[bot, "reasons"]
+    for channel in ("198.51.100.3", "198.51.100.4"):
+        assert out.loc[channel, "alert"] and out.loc[channel, "score.answered"] == 1
+    assert det.facts_["ssh"] == 4 * len(times)

@@ -46,7 +46,7 @@ class BeaconDetector(Detector):
     """
 
     kind: ClassVar[str] = "beacon"
-    reads: ClassVar[tuple[str, ...]] = ("conn", "http", "ssl", "dns")
+    reads: ClassVar[tuple[str, ...]] = ("conn", "http", "ssl", "dns", "zeek.ssh")
     output_columns: ClassVar[tuple[str, ...]] = OUTPUT
     aggregates: ClassVar[bool] = True
 
@@ -102,7 +102,7 @@ class BeaconDetector(Detector):
         self._validate()
         table, facts = pair_table(acc, self.min_connections)
         self.facts_ = {**facts, **{k: v for k, v in vars(acc.counts).items() if k != "other"}}
-        self.notes_ = [notes(self.facts_, len(table))]
+        self.notes_ = [notes(self.facts_, len(table["connections"]))]
         if len(table["connections"]) == 0:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in (*OUTPUT, SCORE, ALERT, REASONS, *EXTRA)})
         coder = acc.addresses

@@ -11,8 +11,8 @@ factorised (a hash, no sort) into the batch's distinct pairs. What is kept:
 `finish` (rows.py) unifies the batches' pairs with one `np.unique`, drops pairs with too few
 connections, sorts the rest once by (pair, time) and hands the runs to `features`.
 
-Names (http Host, TLS SNI, DNS answers) and web-proxy requests are reduced per batch to per-key
-counts; they are joined to pairs at finish time.
+Names (http Host, TLS SNI, DNS answers), web-proxy requests and failed SSH logins (ssh.log
+`auth_success` false) are reduced per batch to per-key counts; they are joined to pairs at finish time.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ COLUMNS = {  # the columns kept of each kind read
              "http.request.method", "http.request.body.bytes", "http.response.status_code"),
     "ssl": ("source.ip", "destination.ip", "destination.port", "tls.client.server_name"),
     "dns": ("source.ip", "dns.question.name", "dns.answers.data"),
+    "zeek.ssh": ("source.ip", "destination.ip", "destination.port", "zeek.ssh.auth_success", "zeek.ssh.auth_attempts"),
 }  # connections at least this long are kept one by one for the held-open union
 
 
@@ -84,6 +85,7 @@ class Counts:
     http: int = 0
     ssl: int = 0
     dns: int = 0
+    ssh: int = 0
     missing_fields: int = 0
     bad_duration: int = 0
     duplicates: int = 0
@@ -162,6 +164,7 @@ class PairAccumulator:
         self.names: list[pa.Table] = []  # (src, dst, port codes, name[, n]) from http Host and ssl SNI
         self.http_dst: list[np.ndarray] = []  # per batch: (address code * 65536 + port, requests), shape (2, k)
         self.dns: list[pa.Table] = []  # (client, address codes, name)
+        self.failed_logins: list[pa.Table] = []  # (src, dst, port, n): SSH logins that failed, per key
         self.counts = Counts()
         self._last_max = -(1 << 62)
         self._pending: dict[str, list[pa.Table]] = {}
@@ -187,12 +190,13 @@ class PairAccumulator:
 
     # --- feeding ---------------------------------------------------------------------------------
     def add(self, kind: str, table: pa.Table, source: str | None = None) -> None:
-        """Take one batch of kind conn, http, ssl or dns (others are counted and ignored)."""
+        """Take one batch of kind conn, http, ssl, dns or zeek.ssh (others are counted and ignored)."""
         if kind not in COLUMNS:
             self.counts.other[kind] += table.num_rows
             return
         n = table.num_rows
-        setattr(self.counts, kind, getattr(self.counts, kind) + n)
+        counter = kind.removeprefix("zeek.")
+        setattr(self.counts, counter, getattr(self.counts, counter) + n)
         if n == 0:
             return
         if kind == "conn":
@@ -222,6 +226,8 @@ class PairAccumulator:
             self._add_http(table)
         elif kind == "ssl":
             self._add_names(table, "tls.client.server_name")
+        elif kind == "zeek.ssh":
+            self._add_failed_logins(table)
         else:
             self._add_dns(table)
 
@@ -330,6 +336,30 @@ class PairAccumulator:
             if len(self.names) > 256:
                 self.names = [sum_names(self.names)]
 
+    def _add_failed_logins(self, table: pa.Table) -> None:
+        """Count SSH sessions that never logged in, per (source, destination, port).
+
+        Failed means `auth_success` F, or no authentication attempt at all (`auth_attempts` 0 with no
+        result: key exchange, then goodbye; Zeek counts at least one attempt whenever the client tries).
+        Either is answered at the TCP level but is not a working channel: password-guessing and
+        key-collecting bots are the periodic noise of every internet-facing SSH server, while a C2
+        channel over SSH has to log in. Sessions with attempts and an unknown result are not counted.
+        """
+        success = _col(table, "zeek.ssh.auth_success", pa.bool_())
+        attempts = pc.fill_null(_col(table, "zeek.ssh.auth_attempts", pa.int64()), -1)
+        never = pc.and_(pc.is_null(success), pc.equal(attempts, 0))
+        failed = pc.or_(pc.fill_null(pc.invert(success), False), never).to_numpy(zero_copy_only=False)
+        if not failed.any():
+            return
+        sub = table.filter(pa.array(failed))
+        src, dst = self._codes(sub, "source.ip"), self._codes(sub, "destination.ip")
+        port = pc.fill_null(_col(sub, "destination.port", pa.int64()), -1).to_numpy(zero_copy_only=False)
+        ok = (src >= 0) & (dst >= 0) & (port >= 0)
+        if ok.any():
+            self.failed_logins.append(pa.table({"src": src[ok], "dst": dst[ok], "port": port[ok], "n": np.ones(int(ok.sum()), dtype=np.int64)}))
+            if len(self.failed_logins) > 256:
+                self.failed_logins = [sum_counts(self.failed_logins)]
+
     def _add_dns(self, table: pa.Table) -> None:
         if "dns.answers.data" not in table.column_names:
             return
@@ -364,6 +394,12 @@ def sum_names(parts: list[pa.Table]) -> pa.Table:
     parts = [p if "n" in p.column_names else p.append_column("n", pa.array(np.ones(p.num_rows, dtype=np.int64))) for p in parts]
     return pa.concat_tables(parts).group_by(["src", "dst", "port", "name"]).aggregate([("n", "sum")]).rename_columns(
         ["src", "dst", "port", "name", "n"])
+
+
+def sum_counts(parts: list[pa.Table]) -> pa.Table:
+    """Merge per-batch (src, dst, port, n) rows into one row per (src, dst, port)."""
+    summed = pa.concat_tables(parts).group_by(["src", "dst", "port"]).aggregate([("n", "sum")])
+    return pa.table({"src": summed["src"], "dst": summed["dst"], "port": summed["port"], "n": summed["n_sum"]})
 
 
 def last_names(parts: list[pa.Table]) -> pa.Table:

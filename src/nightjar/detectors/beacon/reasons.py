@@ -61,8 +61,10 @@ def explain(stats: dict[str, np.ndarray], subs: dict[str, np.ndarray], long: np.
             if np.isfinite(size):
                 same = stats["size_match"][i]
                 parts.append(f"{'identical' if same >= 0.9 else 'varying'} {size:.0f}-byte requests ({100 * same:.0f} % within 10 %)")
-            ans = stats["answered"][i]
-            if ans < 0.5:
+            ans, failed = stats["answered"][i], stats["logins_failed"][i]
+            if failed > 0:
+                parts.append(f"{failed:.0f} of {n} SSH sessions without a login (failed or never tried: a guessing or scanning bot, not a working channel)")
+            elif ans < 0.5:
                 parts.append(f"answered {100 * ans:.0f} % (scanner-like)")
             if stats["prevalence"][i] > 0.2:
                 parts.append(f"common destination ({100 * stats['prevalence'][i]:.0f} % of internal hosts)")

@@ -19,6 +19,7 @@ from nightjar.detectors.beacon.pairs import (
     concat,
     http_requests,
     last_names,
+    sum_counts,
     sum_names,
 )
 from nightjar.detectors.beacon.proxy import find_proxies
@@ -87,7 +88,9 @@ def pair_table(acc: PairAccumulator, min_connections: int) -> tuple[dict[str, np
     counts = np.bincount(gid, minlength=n).astype(np.float64)
     stats = {k: np.full(n, np.nan) for k in TIMING}
     stats["connections"] = counts
-    stats["answered"] = np.bincount(gid_u, weights=concat(c.answered, np.float32), minlength=n) / np.maximum(counts, 1)
+    answered = np.bincount(gid_u, weights=concat(c.answered, np.float32), minlength=n)
+    stats["logins_failed"] = _failed_logins(acc, addrs, p_src, p_dst, p_pp >> 2)
+    stats["answered"] = np.maximum(answered - stats["logins_failed"], 0) / np.maximum(counts, 1)  # a failed login is no channel
     held, longest = held_open(gid_u[concat(c.long_pair, np.int64)], long_ts / 1e6, long_dur, n)
     stats["held_open_s"] = held + np.bincount(gid_u, weights=concat(c.short_s, np.float32), minlength=n)
     stats["longest_s"] = longest
@@ -151,6 +154,20 @@ def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarra
     hit = keys[pos] == query
     out[hit] = values[pos[hit]]
     return out
+
+
+def _failed_logins(acc: PairAccumulator, addrs: np.ndarray, p_src: np.ndarray, p_dst: np.ndarray, port: np.ndarray) -> np.ndarray:
+    """Failed SSH logins (ssh.log) per address pair, joined on (source, destination, port)."""
+    out = np.zeros(len(p_src))
+    if not acc.failed_logins:
+        return out
+    logins = sum_counts(acc.failed_logins)
+    n_addr = max(len(addrs), 1)
+    s, d = _dense(addrs, logins["src"].to_numpy()), _dense(addrs, logins["dst"].to_numpy())
+    ok = (s >= 0) & (d >= 0)
+    key = ((s * n_addr + d) * 65536 + logins["port"].to_numpy())[ok]
+    found = lookup(key, logins["n"].to_numpy()[ok], (p_src.astype(np.int64) * n_addr + p_dst) * 65536 + port)
+    return np.where(found == None, 0.0, found).astype(np.float64)  # noqa: E711
 
 
 def _dense(addrs: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -223,6 +240,7 @@ def _domain_pairs(table: dict[str, np.ndarray], gid: np.ndarray, ts: np.ndarray,
                         "proto": 1, **stats, "connections": n,
                         "answered": np.bincount(codes, weights=table["answered"][pairs] * conn, minlength=k) / np.maximum(n, 1),
                         "held_open_s": np.bincount(codes, weights=table["held_open_s"][pairs], minlength=k),
+                        "logins_failed": np.bincount(codes, weights=table["logins_failed"][pairs], minlength=k),
                         "longest_s": longest})
     out["members"] = [sorted(set(m.tolist())) for m in np.split(dst[order], bounds)]
     out[KIND], out["destination.domain"] = "domain", dom[pairs[firsts]]
@@ -256,6 +274,6 @@ def _proxy_pairs(acc: PairAccumulator, hids: np.ndarray, hts: np.ndarray, hsize:
     out = pd.DataFrame({"source.code": coder.encode(_arr(list(client[chosen]))), "destination.code": coder.encode(_arr(list(proxy[chosen]))),
                         "destination.port": port[chosen].astype(np.int64), "proto": TRANSPORTS.index("tcp"), **stats,
                         "answered": np.bincount(group[sel], weights=hans[sel], minlength=k) / np.maximum(stats["connections"], 1),
-                        "held_open_s": 0.0, "longest_s": 0.0})
+                        "held_open_s": 0.0, "longest_s": 0.0, "logins_failed": 0.0})
     out[KIND], out["destination.domain"] = "proxy", host[chosen]
     return out, proxies
