@@ -200,6 +200,65 @@ def test_beacon_gets_every_conn_batch(tmp_path: Path) -> None:
         assert rows_[0].entity == "10.0.0.5 -> 203.0.113.9:443"
 
 
+def test_beacon_reads_only_its_input_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """score and scan read conn with just the beacon detector's fields; the scores are those of a full read."""
+    from nightjar.scoring import run_score
+
+    beacon = maybe_detector("beacon")
+    fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes", "resp_bytes",
+              "conn_state", "history", "orig_pkts"]
+    types = ["time", "string", "addr", "port", "addr", "port", "enum", "interval", "count", "count", "string", "string", "count"]
+    times = 1713484800 + np.cumsum(300 + np.random.default_rng(4).normal(0, 10, 60))
+    rows = [[f"{t:.6f}", f"C{i}", "10.0.0.5", str(40000 + i), "203.0.113.9", "443", "tcp", "0.2", "220", "500", "SF", "ShADadFf", "6"]
+            for i, t in enumerate(times)]
+    rows[7][12] = "many"  # a bad value in a column beacon does not read: rejected all the same
+    (tmp_path / "conn.log").write_text(zeek_log("conn", fields, types, rows))
+    seen: list[tuple[str, set[str]]] = []
+    make = beacon.aggregator
+
+    def spying() -> object:
+        acc = make()
+        add = acc.add
+        acc.add = lambda kind, table, source=None: (seen.append((kind, set(table.column_names))), add(kind, table, source))
+        return acc
+
+    monkeypatch.setattr(beacon, "aggregator", spying)
+    score = run_score("beacon", [tmp_path / "conn.log"], tmp_path / "projected.csv", detector=beacon)
+    summary = run_scan([tmp_path / "conn.log"], store=tmp_path / "a.db", detectors=["beacon"], given={"beacon": beacon})
+    assert seen and all(kind == "conn" and cols == beacon.input_fields["conn"] for kind, cols in seen)
+    assert (score.read, score.rejected, summary.read, summary.scored) == (60, 1, 60, 59)
+    monkeypatch.setattr(type(beacon), "input_fields", None)
+    full = run_score("beacon", [tmp_path / "conn.log"], tmp_path / "full.csv", detector=beacon)
+    assert len(seen[-1][1]) == len(fields) and (full.read, full.rejected) == (60, 1)
+    assert (tmp_path / "projected.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
+
+
+def test_scan_projects_a_kind_only_when_every_reader_declares_its_fields() -> None:
+    from nightjar.scoring.scan import _Loaded, _Scan
+
+    class Names(Detector):  # a stand-in aggregating detector that declares the dns fields it uses
+        kind = "names"
+        reads = ("dns",)
+        aggregates = True
+        input_fields = {"dns": frozenset({"dns.question.name", "@timestamp"})}
+
+    from nightjar.detectors.beacon import BeaconDetector
+    from nightjar.detectors.dga import DgaDetector
+    from nightjar.detectors.url import UrlDetector
+
+    def fields(*detectors: Detector) -> dict[str, frozenset[str]]:
+        return _Scan([_Loaded(d, d.kind) for d in detectors], None, None, 0, None).fields()  # type: ignore[arg-type]
+
+    declared = BeaconDetector.input_fields
+    assert declared is not None
+    alone = fields(BeaconDetector())
+    assert {k: alone[k] for k in ("conn", "http", "ssl", "dns")} == {k: declared[k] for k in ("conn", "http", "ssl", "dns")}
+    shared = fields(BeaconDetector(), DgaDetector(), UrlDetector())  # dga reads dns, url reads http: whole
+    assert shared["conn"] == declared["conn"] and "dns" not in shared and "http" not in shared
+    with_names = fields(BeaconDetector(), Names())
+    assert with_names["dns"] == declared["dns"] | {"dns.question.name", "@timestamp"}
+
+
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         run_scan([tmp_path / "nope"], store=tmp_path / "a.db", detectors=["dga"], given={"dga": dga_detector()})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -42,6 +43,9 @@ class Detector:
     #: scoring (`nightjar scan`) then calls `score` once with every event of its `reads` kinds, with
     #: `event.dataset` (e.g. "zeek.conn") telling the kinds apart, instead of batch by batch
     aggregates: ClassVar[bool] = False
+    #: per event kind it reads, the ECS fields the detector uses (readers may then skip the others, see
+    #: `nightjar.io.Reading(fields=...)`); None: it may use any field (e.g. it keeps the input's columns)
+    input_fields: ClassVar[Mapping[str, frozenset[str]] | None] = None
 
     def fit(self, events: pd.DataFrame, labels: pd.Series | np.ndarray) -> Self:
         """Learn from `events` with boolean `labels` (True = malicious); returns self."""

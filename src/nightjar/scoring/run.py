@@ -159,6 +159,9 @@ def _batches(inputs: list[str | Path], detector: Detector, batch_rows: int, show
              summary: ScoreSummary) -> Iterator[tuple[Batch | None, Reading]]:
     """Batches of every input in order, then (None, reading) per input for its accounting.
 
+    Readers that can project read only the detector's `input_fields` (beacon: the conn, http, ssl
+    and dns columns it uses).
+
     An explicitly named plain-text file that no reader recognises (e.g. a list of mostly
     internationalised or malformed names) is read as a domain list, one record per line, when the
     detector reads domains: the detector then judges each line.
@@ -169,7 +172,7 @@ def _batches(inputs: list[str | Path], detector: Detector, batch_rows: int, show
     from nightjar.io.sources import expand
 
     for path in inputs:
-        reading = Reading([Path(path)], batch_rows=batch_rows, show_progress=show_progress)
+        reading = Reading([Path(path)], batch_rows=batch_rows, show_progress=show_progress, fields=detector.input_fields)
         try:
             for batch in reading:
                 yield batch, reading

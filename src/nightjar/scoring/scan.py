@@ -9,6 +9,9 @@ detectors with `aggregates = True` (beacon) are fed batch by batch through their
 state (`add(kind, table, source)`, then `finish(state)` gives one row per entity), or, without
 one, get every event of their kinds at the end in one `score` call.
 
+A kind read only by detectors that declare their `input_fields` (conn, ssl: beacon) is read with
+just the union of those fields; a kind any other detector reads (dns: dga, http: url) is read whole.
+
 Alerts become ECS documents (nightjar.scoring.ecs), go into the alert store (INSERT OR IGNORE on
 the stable event.id: re-scanning adds nothing) and, when asked, to an NDJSON file (every alert found
 by this scan, new or not).
@@ -99,6 +102,17 @@ class _Scan:
             elif kind in DERIVED and DERIVED[kind][0] in reads:
                 per_record.append((det, DERIVED[kind][1]))
         return per_record, aggregating
+
+    def fields(self) -> dict[str, frozenset[str]]:
+        """Per event kind, the fields to read: the union of the `input_fields` of the detectors that
+        read the kind, when every one of them declares its fields (other kinds are read in full)."""
+        out: dict[str, frozenset[str]] = {}
+        for kind in sorted({k for det in self.detectors for k in det.detector.input_fields or {}}):
+            per_record, aggregating = self.route(kind)
+            declared = [(det.detector.input_fields or {}).get(kind) for det in [d for d, _ in per_record] + aggregating]
+            if declared and None not in declared:
+                out[kind] = frozenset().union(*declared)  # type: ignore[arg-type]
+        return out
 
     def batch(self, batch: Batch, source: str) -> None:
         """Score one batch with every detector that reads it; store and write its alerts."""
@@ -313,10 +327,11 @@ def _read_all(scan: _Scan, files: list[Path], batch_rows: int, show_progress: bo
     from nightjar.io import Reading
 
     sizes = {f: f.stat().st_size for f in files}
+    fields = scan.fields()  # e.g. conn: the beacon detector's columns only
     with progress.bar(sum(sizes.values()) or None, "scanning") if show_progress else _quiet() as bar:
         for path in files:
             name = str(path)
-            reading = Reading([path], batch_rows=batch_rows, show_progress=False)
+            reading = Reading([path], batch_rows=batch_rows, show_progress=False, fields=fields)
             batches = iter(reading)
             done = 0
             while True:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -20,7 +21,7 @@ from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
 from nightjar.detectors.beacon.addresses import AddressCoder, in_networks
 from nightjar.detectors.beacon.allowlist import DEFAULT_INTERNAL, Allowlist, env_paths
 from nightjar.detectors.beacon.model import SUBSCORES, BeaconModel
-from nightjar.detectors.beacon.pairs import TRANSPORTS, PairAccumulator
+from nightjar.detectors.beacon.pairs import COLUMNS, TRANSPORTS, PairAccumulator
 from nightjar.detectors.beacon.reasons import brief, explain, notes
 from nightjar.detectors.beacon.rows import KIND, pair_table
 from nightjar.errors import ConfigError
@@ -49,6 +50,8 @@ class BeaconDetector(Detector):
     reads: ClassVar[tuple[str, ...]] = ("conn", "http", "ssl", "dns", "zeek.ssh")
     output_columns: ClassVar[tuple[str, ...]] = OUTPUT
     aggregates: ClassVar[bool] = True
+    #: the columns `PairAccumulator.add` keeps of each kind: the readers may skip the others
+    input_fields: ClassVar[Mapping[str, frozenset[str]] | None] = {kind: frozenset(cols) for kind, cols in COLUMNS.items()}
 
     def __init__(self, min_connections: int = 4, internal_ranges: tuple[str, ...] = DEFAULT_INTERNAL,
                  allowlist: tuple[str, ...] = (), default_allowlist: bool = True, explain_top: int = 500) -> None:
