@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from nightjar.lab import chains, dns, mail, network, process
+from nightjar.lab import chains, dns, mail, network, process, services
 from nightjar.lab.formats import stable_ip, write_zeek
 from nightjar.lab.truth import Truth
 from nightjar.lab.world import LAB_VERSION, PROXY, LabConfig, World, build_world, iso, stream
@@ -79,9 +79,10 @@ def generate_lab(out: str | Path, config: LabConfig = LabConfig()) -> Lab:
         http += b_http
         lookups += b_lookups
     infected = _dga_hosts(world, chain_hosts)
-    lookups += dns.dga_lookups(world, truth, infected) + dns.benign_lookups(world)
+    service_conns, service_lookups = services.service_traffic(world)
+    lookups += dns.dga_lookups(world, truth, infected) + dns.benign_lookups(world) + service_lookups
     web_conns, web_http = network.web_traffic(world, lookups)
-    conns += web_conns + network.domain_traffic(world)
+    conns += web_conns + network.domain_traffic(world) + service_conns
     http += web_http
     tel = out / "telemetry"
     files = process.write_processes(tel / "windows", procs)

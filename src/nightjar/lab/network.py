@@ -100,7 +100,7 @@ def web_traffic(world: World, lookups: list[Lookup]) -> tuple[list[Conn], list[H
     for lk in lookups:
         conns.append(Conn(lk.ts, lk.client, DNS_SERVER, 53, "udp", "dns", 0.01 + rng.random() * 0.05, 30 + len(lk.name),
                           60 + 16 * len(lk.answers) if lk.rcode == "NOERROR" else 30 + len(lk.name), "SF"))
-        if lk.qtype != "A" or not lk.answers or lk.provider == "internal" or lk.attack is not None:
+        if lk.qtype != "A" or not lk.answers or lk.provider in ("internal", "service") or lk.attack is not None:
             continue
         t = lk.ts + 0.02 + rng.random() * 0.1
         if lk.name in domains.HTTP_MACHINE:

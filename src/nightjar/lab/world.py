@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LAB_VERSION = 1
+LAB_VERSION = 2
 EPOCH = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)  # a Monday
 DOMAIN = "corp.nightjar.lab"
 NETBIOS = "CORP"

@@ -241,3 +241,23 @@ def test_ssh_sessions_without_a_login_are_not_a_channel() -> None:
     for channel in ("198.51.100.3", "198.51.100.4"):
         assert out.loc[channel, "alert"] and out.loc[channel, "score.answered"] == 1
     assert det.facts_["ssh"] == 4 * len(times)
+
+
+def test_a_destination_most_internal_hosts_poll_is_a_fleet_service() -> None:
+    """Twelve workstations syncing mail every 5 min share one service name over two addresses: scored down
+    (x0.25) with the reason; the one host calling a rare destination on the same schedule still alerts."""
+    times = np.arange(0, 86400, 300.0)
+    parts = [_conns(times + i, f"10.0.0.{i}", f"13.107.0.{i % 2}") for i in range(1, 13)]
+    parts.append(_conns(times + 7, "10.0.0.5", "198.51.100.7"))
+    det = BeaconDetector().fit()
+    acc = det.aggregator()
+    acc.add("conn", pa.Table.from_pandas(pd.concat(parts, ignore_index=True), preserve_index=False))
+    acc.add("ssl", pa.table({"source.ip": [f"10.0.0.{i}" for i in range(1, 13)], "destination.ip": [f"13.107.0.{i % 2}" for i in range(1, 13)],
+                             "destination.port": [443] * 12, "tls.client.server_name": ["outlook.office365.com"] * 12}))
+    out = det.finish(acc)
+    fleet = out[(out["destination.domain"] == "outlook.office365.com") & (out["pair.kind"] == "address")]
+    assert len(fleet) == 12 and not fleet["alert"].any()
+    assert np.allclose(fleet["score"], 0.25 * fleet["score.beacon"], rtol=1e-3)
+    assert "a fleet service, scored x0.25" in fleet.iloc[0]["reasons"]
+    rare = out[out["destination.ip"] == "198.51.100.7"].iloc[0]
+    assert rare["alert"] and "common destination" not in rare["reasons"]

@@ -127,6 +127,8 @@ class BeaconDetector(Detector):
         allowed = labels != None  # noqa: E711
         final = np.maximum(beacon, np.where(long, duration, 0.0))
         final = np.where(allowed, final * m.allowlist_factor, final)
+        common = m.common_factor_of(stats["prevalence"])
+        final = final * common
         echo = (transport == "icmp") & ~(stats["size_median"] > m.icmp_payload_bytes)
         final = np.round(np.where(echo, final * m.icmp_echo_factor, final), 6)
         alert = final >= self.threshold_
@@ -137,7 +139,7 @@ class BeaconDetector(Detector):
         sel = np.flatnonzero(detail)
         ident = {KIND: kind, "destination.is_proxy": table["destination.is_proxy"], "destination.port": port,
                  "destination.ip": lambda i: coder.decode(dst_code[i:i + 1])[0].as_py()}
-        explained = explain(stats, subs, long, labels, ident, window, self.min_connections, sel)
+        explained = explain(stats, subs, long, labels, ident, window, self.min_connections, sel, common)
         for j, i in enumerate(sel):
             if echo[i]:
                 explained[j] += f", ICMP echo with payloads <= {m.icmp_payload_bytes:.0f} bytes (reachability check: scored x{m.icmp_echo_factor:g})"
@@ -191,7 +193,9 @@ class BeaconDetector(Detector):
         sources = len(np.unique(src[internal]))
         if sources < self.model_.min_internal_sources:
             return np.zeros(len(src))
-        dest = pd.Series(np.where(kind == "address", dst.astype(str), domain.astype(str)))
+        names = pd.Series(domain, dtype=object)
+        named = (names.notna() & (names != "(web proxy)")).to_numpy()  # the service's name when known: CDN addresses rotate
+        dest = pd.Series(np.where(named, names.astype(str).to_numpy(), dst.astype(str)))
         per = pd.DataFrame({"dest": dest[internal].to_numpy(), "src": src[internal]}).groupby("dest")["src"].nunique()
         return dest.map(per).fillna(0).to_numpy(dtype=np.float64) / sources
 

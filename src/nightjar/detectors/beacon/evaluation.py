@@ -93,6 +93,31 @@ def otrf(det: BeaconDetector, data: Path) -> dict[str, Any]:
     return res
 
 
+def workstations(det: BeaconDetector, hosts: int, days: int = 3, seed: int = 3) -> dict[str, Any]:
+    """False alerts per workstation-day on a generated lab (`nightjar.lab`): workstations with their own periodic
+    services (telemetry, antivirus and EDR clouds, mail sync, push channels, update checks; lab/services.py), and
+    the two planted C2 beacons, which must still alert."""
+    import json as _json
+    import tempfile
+
+    from nightjar.lab.generate import generate_lab
+    from nightjar.lab.world import LabConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lab = generate_lab(Path(tmp), LabConfig(hosts=hosts, days=days, seed=seed))
+        out = score_paths(det, [lab.telemetry / "zeek"])
+        truth = [a["entity"] for a in _json.loads(lab.truth_path.read_text())["attacks"] if a["detector"] == "beacon"]
+    planted = {(t["source.ip"], t["destination.domain"]) for t in truth} | {(t["source.ip"], t["destination.ip"]) for t in truth}
+    alerts = out[out["alert"]]
+    true = alerts.apply(lambda r: (r["source.ip"], r["destination.domain"]) in planted or (r["source.ip"], r["destination.ip"]) in planted, axis=1)
+    caught = sum(bool(((alerts["source.ip"] == t["source.ip"]) & true).any()) for t in truth)
+    false = alerts[~true.astype(bool)]
+    ws_days = (hosts - 2) * days
+    return {"hosts": hosts, "workstations": hosts - 2, "days": days, "seed": seed, "pairs": len(out), "beacons_planted": len(truth),
+            "beacons_caught": caught, "false_alerts": len(false), "false_alerts_per_workstation_day": round(len(false) / ws_days, 4),
+            "false_alerting": false[["source.ip", "destination.ip", "destination.domain", "score"]].astype(str).values.tolist()[:20]}
+
+
 def _found(out: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     """Best score per truth row (address pair, or proxy pair by client and real host)."""
     addr = out[out["pair.kind"] == "address"].set_index(["source.ip", "destination.ip", "destination.port"])["score"]
@@ -169,6 +194,7 @@ def main() -> None:
         "rita_missing_host": rita(det, data),
         "slips_test_cc": slips(det, data),
         "otrf_lsass": otrf(det, data),
+        "lab_workstations": {"50 hosts": workstations(det, 50), "8 hosts": workstations(det, 8)},
     }
     figures["histograms"] = {"test_background": np.round(test_bg.to_numpy(), 4).tolist(),
                              "test_beacons": np.round(test_truth["score"].to_numpy(), 4).tolist()}

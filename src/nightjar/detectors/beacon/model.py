@@ -96,6 +96,12 @@ class BeaconModel:
     periodicity_decades: float = 6.0  # evidence (decades, periodicity.py) that scores 1
     long_connection_s: float = 3600.0  # a session held at least this long is a long-connection finding
     min_internal_sources: int = 10  # fewer internal sources: rarity is not judged (1.0)
+    # A destination (its name when known, else its address) that a large share of the internal sources talk
+    # to is a fleet service (mail sync, push channels, antivirus and EDR clouds), not one implant's C2: the
+    # score is multiplied by a factor falling from 1 at `common_from` to `common_factor` at `common_share`.
+    common_from: float = 0.1
+    common_share: float = 0.3
+    common_factor: float = 0.25
     notes: dict[str, Any] = field(default_factory=dict)
 
     def subscores(self, stats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -109,6 +115,11 @@ class BeaconModel:
             "answered": _clip01(stats["answered"]),
             "rarity": _clip01(1 - stats["prevalence"]),
         }
+
+    def common_factor_of(self, prevalence: np.ndarray) -> np.ndarray:
+        """The multiplier for destinations shared by many internal sources (1 = not common)."""
+        fleet = _clip01((np.asarray(prevalence, dtype=np.float64) - self.common_from) / max(self.common_share - self.common_from, 1e-9))
+        return 1 - fleet * (1 - self.common_factor)
 
     def score(self, stats: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(combined score, sub-scores) per pair."""

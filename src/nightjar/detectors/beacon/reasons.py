@@ -32,8 +32,11 @@ def brief(connections: np.ndarray, median_gap: np.ndarray, min_connections: int)
 
 
 def explain(stats: dict[str, np.ndarray], subs: dict[str, np.ndarray], long: np.ndarray, allow: np.ndarray,
-            ident: dict[str, np.ndarray], window: float, min_connections: int, rows: np.ndarray) -> list[str]:
+            ident: dict[str, np.ndarray], window: float, min_connections: int, rows: np.ndarray,
+            common: np.ndarray | None = None) -> list[str]:
     """One reason string for each pair in `rows`.
+
+    `common`: per pair the multiplier for destinations shared by many internal sources (1 = none).
 
     `ident`: per pair `pair.kind`, `destination.is_proxy`, `destination.port`, and `destination.ip`
     (a function from pair index to the address text, called only for proxy pairs).
@@ -66,8 +69,10 @@ def explain(stats: dict[str, np.ndarray], subs: dict[str, np.ndarray], long: np.
                 parts.append(f"{failed:.0f} of {n} SSH sessions without a login (failed or never tried: a guessing or scanning bot, not a working channel)")
             elif ans < 0.5:
                 parts.append(f"answered {100 * ans:.0f} % (scanner-like)")
-            if stats["prevalence"][i] > 0.2:
-                parts.append(f"common destination ({100 * stats['prevalence'][i]:.0f} % of internal hosts)")
+            factor = 1.0 if common is None else float(common[i])
+            if factor < 1 or stats["prevalence"][i] > 0.2:
+                scaled = f": a fleet service, scored x{factor:.2f}" if factor < 1 else ""
+                parts.append(f"common destination ({100 * stats['prevalence'][i]:.0f} % of internal hosts{scaled})")
         if long[i]:
             parts.append(f"long connection: held open {duration_text(stats['held_open_s'][i])} "
                          f"({100 * stats['held_open_s'][i] / max(window, 1e-9):.0f} % of the window)")
