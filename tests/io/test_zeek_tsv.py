@@ -280,3 +280,40 @@ def test_reading_passes_fields_to_readers_that_project(tmp_path: Path) -> None:
     assert tables["conn"].column_names == ["source.ip"]
     assert tables["domain"].num_rows == 2 and "domain" in tables["domain"].column_names
     assert reading.totals() == {"read": 3, "parsed": 3, "rejected": 0, "skipped_files": 0}
+
+
+# --- each source is opened once: sniffed from a stream that the Zeek TSV reader reads on ----------
+@pytest.mark.parametrize("cut", [None, 2 / 3, 0.02])
+def test_reading_sniffs_and_reads_one_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: float | None) -> None:
+    from nightjar.io import Reading, sources, zeek_stream
+
+    rows = [conn_row(i, uid=f"C{i}-" + "x" * (i % 50)) for i in range(20000)]
+    whole = gzip.compress(zeek_tsv(CONN_FIELDS, CONN_TYPES, rows).encode())
+    path = tmp_path / "conn.log.gz"
+    path.write_bytes(whole if cut is None else whole[: int(len(whole) * cut)])
+    direct, report, _ = read(path, batch_rows=5000)  # tsv_batches opening the file itself
+    opened: list[str] = []
+    init, open_ = zeek_stream.BlockStream.__init__, sources.Source.open
+    monkeypatch.setattr(zeek_stream.BlockStream, "__init__", lambda self, source: (opened.append("stream"), init(self, source))[1])
+    monkeypatch.setattr(sources.Source, "open", lambda self: (opened.append("open"), open_(self))[1])
+    reading = Reading([path], batch_rows=5000, show_progress=False)
+    table = pa.concat_tables([b.table for b in reading])
+    assert table.equals(direct)
+    (shared,) = reading.reports
+    assert (shared.read, shared.parsed, shared.rejected, shared.truncated, shared.rejections) == (
+        report.read, report.parsed, report.rejected, report.truncated, report.rejections)
+    assert opened.count("stream") == 1  # one decompression for the sniffing and the reading
+    assert opened.count("open") == (0 if cut is None else 1)  # Python's gzip only to read up to a break
+
+
+def test_block_stream_peek_leaves_the_bytes_to_read(tmp_path: Path) -> None:
+    from nightjar.io.zeek_stream import BlockStream
+
+    data = b"".join(b"line %d\n" % i for i in range(50000))
+    path = tmp_path / "x.log.gz"
+    path.write_bytes(gzip.compress(data))
+    with BlockStream(Source(path)) as stream:
+        assert stream.peek(10) == data[:10] and stream.peek(70000) == data[:70000]
+        assert stream.read(5) == data[:5] and stream.peek(3) == data[5:8]
+        assert stream.read(1 << 20) + b"".join(iter(stream.read, b"")) == data[5:]
+    assert Source(path).head(65536) == data[:65536]

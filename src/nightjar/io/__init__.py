@@ -4,6 +4,7 @@
 while keeping one `ReadReport` per source. Files named explicitly must be readable (InputError
 otherwise); files found inside a folder that no reader recognises are skipped and listed. With
 `fields` ({event kind: ECS names}), readers that can project read only those fields (see `base.Fields`).
+Each source is opened once: the head it is sniffed from stays in the stream for a reader that takes it.
 
 Example:
     >>> from nightjar.io import read_table
@@ -20,9 +21,10 @@ import pyarrow as pa
 from nightjar import progress
 from nightjar.errors import InputError
 from nightjar.io import evtx, zeek, windows_json, ecs_json, process_csv, lists  # noqa: F401,I001  (import order = sniff order)
-from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, Batch, Fields, Reader, detect, read_batches
+from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, SNIFF_BYTES, Batch, Fields, Reader, detect, read_batches
 from nightjar.io.report import ReadReport, totals
 from nightjar.io.sources import Source, expand
+from nightjar.io.zeek_stream import BlockStream
 
 __all__ = ["READERS", "Batch", "Fields", "Reader", "ReadReport", "Reading", "Source", "detect", "read_table", "read_tables"]
 
@@ -54,16 +56,21 @@ class Reading:
                 bar.advance(current.stat().st_size, description=current.name)
 
     def _read_source(self, source: Source, strict: bool) -> Iterator[Batch]:
+        stream = None
         try:
-            reader = detect(source)
+            stream = BlockStream(source)  # opened once: sniffed, then read by a reader that takes the stream
+            reader = detect(source, stream.peek(SNIFF_BYTES))
         except InputError as exc:
+            if stream is not None:
+                stream.close()
             if strict:
                 raise
             self.skipped.append((source.name, exc.message))
             return
-        report = ReadReport(source.name, format=reader.format)
-        self.reports.append(report)
-        yield from read_batches(reader, source, report, self.batch_rows, self.fields)
+        with stream:
+            report = ReadReport(source.name, format=reader.format)
+            self.reports.append(report)
+            yield from read_batches(reader, source, report, self.batch_rows, self.fields, stream)
 
     def totals(self) -> dict[str, int]:
         """read / parsed / rejected summed over every source, plus the number of skipped files."""

@@ -4,10 +4,12 @@ A reader turns one `Source` into Arrow batches with ECS column names, counting e
 `ReadReport`. Readers register themselves with `@register`; `detect()` asks each, in registration
 order, whether it recognises the first bytes of a source.
 
-A caller that needs only some fields passes `fields` ({event kind: ECS names}) to `read_batches`: a
-reader with `projects = True` then reads only those columns (its `batches` takes `fields=`); any other
-reader, and any kind not named, gives every field. Projection never changes which records are read,
-parsed or rejected.
+A reader may take optional keyword arguments of `batches`, named in its `accepts`; `read_batches`
+passes only those:
+- `fields` ({event kind: ECS names}): read only those fields of the kinds named (a reader that
+  cannot project, and any kind not named, gives every field). Projection never changes which records
+  are read, parsed or rejected;
+- `stream`: the `BlockStream` the source was sniffed from, not read yet (no second decompression).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pyarrow as pa
 from nightjar.errors import InputError, Location
 from nightjar.io.report import ReadReport
 from nightjar.io.sources import Source
+from nightjar.io.zeek_stream import BlockStream
 
 DEFAULT_BATCH_ROWS = 65536
 SNIFF_BYTES = 65536
@@ -53,15 +56,22 @@ READERS: list[Reader] = []
 
 
 def read_batches(reader: Reader, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS,
-                 fields: Fields | None = None) -> Iterator[Batch]:
-    """`reader.batches(...)`, asking for only `fields` when the reader can project (`projects = True`).
+                 fields: Fields | None = None, stream: BlockStream | None = None) -> Iterator[Batch]:
+    """`reader.batches(...)` with those of `fields` and `stream` that the reader `accepts`.
 
     The batches of a kind named in `fields` hold at least those of its fields that the input has (a
-    reader that cannot project returns them all); None reads every field.
+    reader that cannot project returns them all); None reads every field. A `stream` the reader does
+    not take is closed: the reader opens the source itself.
     """
-    if fields is not None and getattr(reader, "projects", False):
-        return reader.batches(source, report, batch_rows, fields=fields)  # type: ignore[call-arg]
-    return reader.batches(source, report, batch_rows)
+    accepts = getattr(reader, "accepts", frozenset())
+    options: dict[str, object] = {}
+    if fields is not None and "fields" in accepts:
+        options["fields"] = fields
+    if stream is not None and "stream" in accepts:
+        options["stream"] = stream
+    elif stream is not None:
+        stream.close()
+    return reader.batches(source, report, batch_rows, **options)  # type: ignore[call-arg]
 
 
 def register(reader_class: type) -> type:

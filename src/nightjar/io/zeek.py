@@ -20,6 +20,7 @@ from nightjar.io.base import DEFAULT_BATCH_ROWS, Batch, Fields, register
 from nightjar.io.report import ReadReport
 from nightjar.io.sources import Source
 from nightjar.io.zeek_json import json_batches
+from nightjar.io.zeek_stream import BlockStream
 from nightjar.io.zeek_tsv import tsv_batches
 
 _JSON_ID_KEYS = ("uid", "id.orig_h", "id_orig_h")
@@ -30,14 +31,14 @@ class ZeekTsvReader:
     """Zeek's ASCII (tab-separated) log format."""
 
     format = "zeek_tsv"
-    projects = True  # takes `fields`
+    accepts = frozenset({"fields", "stream"})  # optional arguments of `batches` (see nightjar.io.base)
 
     def sniff(self, source: Source, head: bytes) -> bool:
         return head.startswith(b"#separator")
 
     def batches(self, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS,
-                fields: Fields | None = None) -> Iterator[Batch]:
-        return tsv_batches(source, report, batch_rows, fields)
+                fields: Fields | None = None, stream: BlockStream | None = None) -> Iterator[Batch]:
+        return tsv_batches(source, report, batch_rows, fields, stream)
 
 
 @register

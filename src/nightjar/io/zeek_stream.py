@@ -4,6 +4,9 @@ Plain `.gz` files are decompressed by pyarrow (about a third faster than Python'
 hourly logs). pyarrow raises at a truncated gzip and loses the piece it was decompressing, so on that
 error we reopen the file with `Source.open()` (which stops cleanly at the break), skip what we already
 have, and read on up to the break: everything before it is kept and `truncated` says what happened.
+
+`Reading` sniffs every source through a `BlockStream` (`peek`) and hands the same stream to a reader
+that takes it, so a gzipped log is decompressed once.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from types import TracebackType
 
 import pyarrow as pa
 
-from nightjar.errors import InputError, Location
 from nightjar.io.report import ReadReport
 from nightjar.io.sources import Source
 
@@ -31,17 +33,30 @@ class BlockStream:
         self.source = source
         self.consumed = 0
         self.truncated: str | None = None
+        self._pending = b""  # peeked, not read yet
         self._fast = source.member is None and source.path.suffix == ".gz"
         if self._fast:
             try:
                 self._inner = pa.CompressedInputStream(pa.OSFile(str(source.path)), "gzip")
-            except OSError as exc:
-                raise InputError(f"cannot open: {exc}", Location(source.name)) from exc
-        else:
+            except OSError:  # Source.open() says why in its own words (or manages)
+                self._fast = False
+        if not self._fast:
             self._inner = source.open()
+
+    def peek(self, n: int) -> bytes:
+        """The first `n` bytes still to read (fewer at the end), left in place for `read`."""
+        while len(self._pending) < n and (more := self._read(n - len(self._pending))):
+            self._pending += more
+        return self._pending[:n]
 
     def read(self, n: int = PIECE) -> bytes:
         """Up to `n` bytes; b"" at the end (or at a truncated end)."""
+        if self._pending:
+            data, self._pending = self._pending[:n], self._pending[n:]
+            return data
+        return self._read(n)
+
+    def _read(self, n: int) -> bytes:
         try:
             data = self._inner.read(n)
         except OSError:
@@ -91,7 +106,8 @@ class BlockStream:
             rest = data[cut:]
 
     def close(self) -> None:
-        self._inner.close()
+        if not self._inner.closed:
+            self._inner.close()
 
     def __enter__(self) -> BlockStream:
         return self

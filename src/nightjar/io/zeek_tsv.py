@@ -129,9 +129,11 @@ def read_header(stream: BlockStream) -> tuple[TsvHeader, bytes, list[bytes]]:
     return header, rest, rest[:8192].split(b"\n")[:20]
 
 
-def tsv_batches(source: Source, report: ReadReport, batch_rows: int, fields: Fields | None = None) -> Iterator[Batch]:
-    """Read one Zeek TSV log as batches of at most `batch_rows` rows (of the `fields` of its kind, when named)."""
-    with BlockStream(source) as stream:
+def tsv_batches(source: Source, report: ReadReport, batch_rows: int, fields: Fields | None = None,
+                stream: BlockStream | None = None) -> Iterator[Batch]:
+    """Read one Zeek TSV log as batches of at most `batch_rows` rows (of the `fields` of its kind, when named),
+    from `stream` when the source is already open (and not read yet)."""
+    with stream if stream is not None else BlockStream(source) as stream:
         header, rest, sample = read_header(stream)
         path = header.path or zt.path_from_filename(source.filename) or zt.path_from_fields(header.fields) or "unknown"
         if path == "unknown":
