@@ -317,3 +317,20 @@ def test_block_stream_peek_leaves_the_bytes_to_read(tmp_path: Path) -> None:
         assert stream.read(5) == data[:5] and stream.peek(3) == data[5:8]
         assert stream.read(1 << 20) + b"".join(iter(stream.read, b"")) == data[5:]
     assert Source(path).head(65536) == data[:65536]
+
+
+def test_logs_with_one_header_share_a_layout(tmp_path: Path) -> None:
+    from nightjar.io.zeek_tsv_layout import build_layout, parse_header
+
+    text = zeek_tsv(CONN_FIELDS, CONN_TYPES, [])
+    header = parse_header(text.encode().split(b"\n"))
+    again = parse_header(text.encode().split(b"\n"))
+    plain, labelled = [conn_row(1).encode()], [(conn_row(1) + "\tMalicious").encode()]
+    assert build_layout(header, "conn", plain) is build_layout(again, "conn", plain)
+    assert build_layout(header, "conn", plain) is not build_layout(header, "conn", plain, {"source.ip"})
+    assert build_layout(header, "conn", labelled).field_names == [*CONN_FIELDS, "extra_1"]
+    assert build_layout(header, "conn", plain).field_names == CONN_FIELDS
+    # hourly files one after the other: the second one's labels are still read
+    first, _, _ = read(write(tmp_path, "conn.1.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, [conn_row(1)])))
+    second, _, _ = read(write(tmp_path, "conn.2.log", zeek_tsv(CONN_FIELDS, CONN_TYPES, [conn_row(2) + "\tMalicious"])))
+    assert "zeek.conn.extra_1" not in first.column_names and second.column("zeek.conn.extra_1").to_pylist() == ["Malicious"]

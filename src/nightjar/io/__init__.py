@@ -51,7 +51,7 @@ class Reading:
                     if current is not None:
                         bar.advance(current.stat().st_size, description=current.name)
                     current = source.path
-                yield from self._read_source(source, strict=source.path.resolve() in explicit and source.member is None)
+                yield from self._read_source(source, strict=bool(explicit) and source.member is None and source.path.resolve() in explicit)
             if current is not None:
                 bar.advance(current.stat().st_size, description=current.name)
 

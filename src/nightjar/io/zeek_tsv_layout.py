@@ -17,6 +17,8 @@ import re
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -178,7 +180,22 @@ class Layout:
 
 
 def build_layout(header: TsvHeader, path: str, sample: list[bytes], wanted: Collection[str] | None = None) -> Layout:
-    """The layout of a log from its header and a few of its first data lines, projected to `wanted` ECS fields."""
+    """The layout of a log from its header and a few of its first data lines, projected to `wanted` ECS fields.
+
+    Logs with the same header (the hourly files of one sensor) share one layout.
+    """
+    sep = header.separator.encode()
+    counts = [line.count(sep) + 1 for line in sample if line and not line.startswith(b"#")]
+    width = len(header.fields)
+    widest = max([c for c in counts if c <= width + MAX_EXTRA_COLUMNS], default=0)
+    key = (header.separator, header.set_separator, header.empty, header.unset, header.path, tuple(header.fields),
+           tuple(header.types), header.lines)
+    return _layout(key, path, max(0, widest - width) if width else 0, None if wanted is None else frozenset(wanted))
+
+
+@lru_cache(maxsize=256)
+def _layout(key: tuple[Any, ...], path: str, extra: int, wanted: frozenset[str] | None) -> Layout:
+    header = TsvHeader(*key[:5], list(key[5]), list(key[6]), key[7])
     types = header.types if len(header.types) == len(header.fields) else ["string"] * len(header.fields)
     columns: list[Column] = []
     for name, ztype in zip(header.fields, types):
@@ -189,11 +206,7 @@ def build_layout(header: TsvHeader, path: str, sample: list[bytes], wanted: Coll
             columns.append(Column(names, ztypes))
         else:
             columns.append(Column([name], [ztype]))
-    sep = header.separator.encode()
-    counts = [line.count(sep) + 1 for line in sample if line and not line.startswith(b"#")]
-    widest = max([c for c in counts if c <= len(columns) + MAX_EXTRA_COLUMNS], default=0)
-    for i in range(max(0, widest - len(columns)) if columns else 0):
-        columns.append(Column([f"extra_{i + 1}"], ["string"]))
+    columns += [Column([f"extra_{i + 1}"], ["string"]) for i in range(extra)]
     return Layout(header, path, columns, min_fields=len(header.fields), wanted=wanted)
 
 
