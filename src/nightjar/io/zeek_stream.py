@@ -1,9 +1,10 @@
 """Fast decompressed reading of a Zeek log, in blocks of whole lines.
 
-Plain `.gz` files are decompressed by pyarrow (about a third faster than Python's gzip on rotated
-hourly logs). pyarrow raises at a truncated gzip and loses the piece it was decompressing, so on that
-error we reopen the file with `Source.open()` (which stops cleanly at the break), skip what we already
-have, and read on up to the break: everything before it is kept and `truncated` says what happened.
+Plain `.gz` files are decompressed by ISA-L (`isal.igzip`: 2.2x faster than zlib, whether through
+Python's gzip or pyarrow, on rita's hourly conn logs: 0.019 against 0.041-0.045 CPU-s for 72 files).
+It raises at a truncated gzip and loses the piece it was decompressing, so on that error we reopen
+the file with `Source.open()` (which stops cleanly at the break), skip what we already have, and read
+on up to the break: everything before it is kept and `truncated` says what happened.
 
 `Reading` sniffs every source through a `BlockStream` (`peek`) and hands the same stream to a reader
 that takes it, so a gzipped log is decompressed once.
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 
 import pyarrow as pa
+from isal import igzip, isal_zlib
 
 from nightjar.io.report import ReadReport
 from nightjar.io.sources import Source
@@ -37,7 +39,7 @@ class BlockStream:
         self._fast = source.member is None and source.path.suffix == ".gz"
         if self._fast:
             try:
-                self._inner = pa.CompressedInputStream(pa.OSFile(str(source.path)), "gzip")
+                self._inner = igzip.open(source.path, "rb")
             except OSError:  # Source.open() says why in its own words (or manages)
                 self._fast = False
         if not self._fast:
@@ -59,7 +61,7 @@ class BlockStream:
     def _read(self, n: int) -> bytes:
         try:
             data = self._inner.read(n)
-        except OSError:
+        except (OSError, EOFError, isal_zlib.error):  # a bad or truncated gzip
             if not self._fast:
                 raise
             data = self._reopen_slow().read(n)
