@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nightjar.io import process_vector, read_table
-from nightjar.io.process_events import ProcessColumns
+from nightjar.io.process_events import ProcessColumns, basename, is_process_creation, split_hashes
 from nightjar.io.process_vector import typed_table
 
 
@@ -59,3 +61,39 @@ def test_csv_reader_fast_and_row_paths_agree(tmp_path: Path, monkeypatch: pytest
     slow, slow_report = read_table(path)
     assert fast.equals(slow)
     assert (report.read, report.parsed, report.rejected) == (slow_report.read, slow_report.parsed, slow_report.rejected) == (3, 2, 1)
+
+
+_PATH_TEXT = st.text(alphabet=st.sampled_from(list("ab.\\/ :É")), max_size=12)
+_HASH_TEXT = st.lists(
+    st.one_of(st.sampled_from(["MD5", "md5", " SHA1 ", "SHA256", "IMPHASH", "imphash", "X", ""]), st.text(max_size=4)).flatmap(
+        lambda name: st.text(alphabet=st.sampled_from(list("aB0= \t,\x1f")), max_size=6).map(lambda digest: f"{name}={digest}")
+    ),
+    max_size=5,
+).map(",".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), _PATH_TEXT), max_size=8))
+def test_basenames_as_the_row_path(paths: list[str | None]) -> None:
+    assert process_vector.basenames(pa.array(paths, pa.string())).to_pylist() == [None if p is None else basename(p) for p in paths]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), _HASH_TEXT, st.text(max_size=10)), max_size=8))
+def test_split_hashes_as_the_row_path(texts: list[str | None]) -> None:
+    found = process_vector.split_hashes(pa.array(texts, pa.string()))
+    for i, text in enumerate(texts):
+        expected = split_hashes(text) if text is not None else {}
+        assert {field: column[i].as_py() for field, column in found.items() if column[i].is_valid} == expected
+
+
+_NAMES = st.one_of(st.none(), st.sampled_from(["", "Security", "SECURİTY", "Microsoft-Windows-Sysmon/Operational", "microsoft-windows-sysmon",
+                                               "Microsoft-Windows-Security-Auditing", "System"]), st.text(max_size=5))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["1", "4688", "3", " 1"])), _NAMES, _NAMES), max_size=8))
+def test_creation_mask_as_the_row_path(rows: list[tuple[str | None, str | None, str | None]]) -> None:
+    codes, channels, providers = (pa.array(list(column), pa.string()) for column in zip(*rows)) if rows else [pa.array([], pa.string())] * 3
+    expected = [code is not None and is_process_creation(code, channel, provider) and code.strip() == code for code, channel, provider in rows]
+    assert process_vector.creation_mask(codes, channels, providers).to_pylist() == expected

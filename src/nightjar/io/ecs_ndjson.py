@@ -1,36 +1,51 @@
 """The fast path for flat ECS process NDJSON (dotted keys, one event per line), as Elastic exports it.
 
-`pyarrow.json` with an explicit schema parses a whole chunk in C++; the result is typed exactly like
-the per-record path (`process_events.PROCESS_SCHEMA`). Anything this path does not handle the same
-way as the per-record path (a missing `event.code`, a pid given as text, a SID integrity level, a
-separate `user.domain`, a malformed line) returns None, and the caller parses that chunk record by
-record instead, so both paths always agree.
+Each line is decoded (`json_chunks`) into the fields that `windows_json.ecs_row` reads, the values become
+Arrow columns, and `process_vector.typed_table` types them as the record path does. A line this path does not
+read the same way is left to the record path: one without `event.code` (the record path then looks at
+`event.category`), with `EventID`, `winlog.event_id` or an event-data field that the record path maps, with a
+nested object or a value of an unexpected type. A chunk that `typed_table` declines (a separate
+`user.domain`, a SID integrity level, a hex pid, ...) is left to the record path whole.
 """
 
 from __future__ import annotations
 
-import io
+from itertools import compress
 from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
 from nightjar import schema
+from nightjar.io import json_chunks, process_vector
+from nightjar.io.json_chunks import ABSENT, REQUIRED
 from nightjar.io.process_events import PROCESS_SCHEMA
 
-PROCESS_CODES = pa.array(["1", "4688"])
-_EXTRA = [(schema.USER_DOMAIN, pa.string())]
-# parsed loosely, typed after: times as text (ISO 8601 with "T" or a space), pids as numbers (exports
-# written through pandas give 2732.0)
-_LOOSE = {schema.TIMESTAMP: pa.string(), **{name: pa.float64() for name in schema.PROCESS_INT_FIELDS}}
-_PARSE = pa_json.ParseOptions(
-    explicit_schema=pa.schema([(f.name, _LOOSE.get(f.name, f.type)) for f in PROCESS_SCHEMA] + _EXTRA),
-    unexpected_field_behavior="ignore",
+CODES = pa.array(["1", "4688"])
+_TEXT = (str | None, None)
+_HOSTS = ["winlog.computer_name", schema.HOST_NAME, "host.hostname"]  # `a or b or c` in ecs_row
+# event-data keys that sysmon_fields / security_4688_fields read (IntegrityLevel is also the ECS column)
+_EVENT_DATA = {*schema.SYSMON_PROCESS_MAP, *schema.SECURITY_4688_MAP, "Hashes", "TargetDomainName"} - {"IntegrityLevel"}
+# keys whose object values `_flattened` would turn into dotted keys that ecs_row reads
+_PARENTS = ["process", "process.parent", "process.pe", "process.hash", "host", "user", "event", "winlog", "winlog.event_data"]
+
+FIELDS = json_chunks.Fields(
+    "EcsProcessEvent",
+    {
+        **{name: (int | float | None, None) if name in schema.PROCESS_INT_FIELDS else _TEXT for name in PROCESS_SCHEMA.names},
+        schema.EVENT_CODE: (str, REQUIRED),  # absent or null: ecs_row decides by event.category
+        schema.USER_DOMAIN: _TEXT,
+        "winlog.channel": _TEXT,
+        "event.provider": _TEXT,
+        "winlog.provider_name": (str, None),  # a null one would hide event.provider: left to the record path
+        "winlog.computer_name": _TEXT,
+        "host.hostname": _TEXT,
+        **{key: ABSENT for key in ["EventID", "Event", "event_data", "log_name", "event_id", "winlog.event_id"]},
+        **{f"winlog.event_data.{key}": ABSENT for key in sorted(_EVENT_DATA)},
+        **{key: (str | int | float | bool | None, None) for key in _PARENTS},
+    },
 )
-_NAME_OF = {"process.executable": "process.name", "process.parent.executable": "process.parent.name"}
-_INTEGRITY = "winlog.event_data.IntegrityLevel"
 
 
 def eligible(first_line: bytes) -> bool:
@@ -47,33 +62,48 @@ def eligible(first_line: bytes) -> bool:
     )
 
 
-def parse_chunk(chunk: bytes) -> tuple[pa.Table, int] | None:
-    """(process-creation rows, count of other events) of a chunk of whole lines, or None to fall back."""
+def parse_chunk(chunk: bytes) -> json_chunks.Parsed:
+    """The process-creation rows of a chunk of whole lines, and the lines left to the record path."""
+    decoded = json_chunks.decode(chunk, FIELDS)
+    structs = decoded.structs
+    code = FIELDS.strings(structs, schema.EVENT_CODE)
+    provider = pc.coalesce(FIELDS.strings(structs, "winlog.provider_name"), FIELDS.strings(structs, "event.provider"))
+    keep = json_chunks.mask(process_vector.creation_mask(code, FIELDS.strings(structs, "winlog.channel"), provider))
+    table = _table(list(compress(structs, keep))) if keep.any() else PROCESS_SCHEMA.empty_table()
+    return json_chunks.parsed(decoded, keep, table)
+
+
+def _table(structs: list[Any]) -> pa.Table | None:
+    """Process rows typed as the record path types them, or None when `typed_table` declines."""
+    columns: dict[str, pa.Array] = {}
+    for name in PROCESS_SCHEMA.names:
+        if name in schema.PROCESS_INT_FIELDS:
+            pids = _pids(FIELDS.values(structs, name))
+            if pids is None:
+                return None
+            columns[name] = pids
+        elif name != schema.HOST_NAME:
+            columns[name] = FIELDS.strings(structs, name)
+    hosts = [FIELDS.strings(structs, key) for key in _HOSTS]
+    columns[schema.HOST_NAME] = pc.coalesce(json_chunks.nonempty(hosts[0]), json_chunks.nonempty(hosts[1]), hosts[2])
+    columns[schema.USER_DOMAIN] = FIELDS.strings(structs, schema.USER_DOMAIN)
+    return process_vector.typed_table(pa.table(columns), [])
+
+
+def _pids(values: list[Any]) -> pa.Array | None:
+    """JSON numbers as the record path reads them: ints as they are, whole floats below 1e16 (`2732.0`).
+
+    None when a value needs the record path: a negative or fractional float or one of 1e16 and up (str() of
+    those does not parse as an int), an int beyond int64 (a reject there).
+    """
     try:
-        table = pa_json.read_json(
-            io.BytesIO(chunk), read_options=pa_json.ReadOptions(use_threads=False, block_size=len(chunk) + 1), parse_options=_PARSE
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        numbers = pa.array(values)
+        if pa.types.is_floating(numbers.type):
+            if any(type(v) is int and abs(v) > 2**53 for v in values):
+                return None  # not exact as a double
+            whole = pc.and_(pc.equal(pc.floor(numbers), numbers), pc.and_(pc.greater_equal(numbers, 0), pc.less(numbers, 1e16)))
+            if not pc.all(whole).as_py() in (True, None):
+                return None
+        return numbers.cast(pa.int64())
+    except (pa.ArrowInvalid, OverflowError):
         return None
-    codes = table.column(schema.EVENT_CODE)
-    if codes.null_count or table.column(schema.USER_DOMAIN).null_count != table.num_rows:
-        return None
-    levels = table.column(_INTEGRITY)
-    if pc.any(pc.starts_with(levels, "S-1-16")).as_py():
-        return None
-    keep = pc.is_in(codes, value_set=PROCESS_CODES)
-    process = table.filter(keep).drop_columns([schema.USER_DOMAIN])
-    for name in schema.PROCESS_INT_FIELDS:
-        pids = process.column(name)
-        if not pc.all(pc.equal(pc.floor(pids), pids)).as_py() in (True, None):
-            return None
-    try:
-        times = pc.cast(process.column(schema.TIMESTAMP), pa.timestamp("us", tz="UTC"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None  # e.g. 7-digit fractions or epoch numbers: the record path reads those
-    process = process.set_column(process.schema.get_field_index(schema.TIMESTAMP), schema.TIMESTAMP, times)
-    for executable, name in _NAME_OF.items():
-        derived = pc.struct_field(pc.extract_regex(process.column(executable), r"(?P<n>[^\\/]+)$"), "n")
-        filled = pc.coalesce(process.column(name), derived)
-        process = process.set_column(process.schema.get_field_index(name), name, filled)
-    return process.cast(PROCESS_SCHEMA), table.num_rows - process.num_rows

@@ -42,6 +42,7 @@ PROCESS_SCHEMA = pa.schema(
 _HASH_FIELDS = {"MD5": "process.hash.md5", "SHA1": "process.hash.sha1", "SHA256": "process.hash.sha256", "IMPHASH": "process.hash.imphash"}
 _NAME_OF = {"process.executable": "process.name", "process.parent.executable": "process.parent.name"}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def is_process_creation(code: object, channel: object = None, provider: object = None) -> bool:
@@ -215,19 +216,26 @@ INTEGRITY_SIDS = {
 def parse_pid(value: Any, name: str = "process.pid") -> int | None:
     """A pid from an int, a whole float (`2732.0`, as pandas writes), a decimal or hex string (`0x1a2c`).
 
-    ValueError names the field when the value is not a whole number.
+    ValueError names the field when the value is not a whole number or does not fit in an int64.
     """
-    if value is None or isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    try:
-        if text[:2].lower() == "0x":
-            return int(text, 16)
-        if text.endswith(".0") and text[:-2].isdigit():
-            return int(text[:-2])
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{name} is not a number: {text[:40]!r}") from None
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = str(value).strip()
+        try:
+            if text[:2].lower() == "0x":
+                number = int(text, 16)
+            elif text.endswith(".0") and text[:-2].isdigit():
+                number = int(text[:-2])
+            else:
+                number = int(text)
+        except ValueError:
+            raise ValueError(f"{name} is not a number: {text[:40]!r}") from None
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise ValueError(f"{name} is out of range: {str(number)[:40]}")
+    return number
 
 
 def parse_time(value: Any) -> int | None:

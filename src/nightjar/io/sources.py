@@ -55,6 +55,7 @@ class SafeStream(io.RawIOBase):
         self.name = name
         self.truncated: str | None = None
         self._read1 = getattr(inner, "read1", None)
+        self._readinto1 = getattr(inner, "readinto1", None)
 
     def readable(self) -> bool:
         return True
@@ -63,7 +64,10 @@ class SafeStream(io.RawIOBase):
         if self.truncated:
             return 0
         try:
-            # read1: one underlying read at most, so data decoded before a break is not lost with it
+            # read1: one underlying read at most, so data decoded before a break is not lost with it;
+            # readinto1 (plain files): the same without a fresh object per read (page faults on large reads)
+            if self._readinto1:
+                return int(self._readinto1(buffer))
             data = self._read1(len(buffer)) if self._read1 else self._inner.read(len(buffer))
         except _DECOMPRESSION_ERRORS as exc:
             self.truncated = f"{type(exc).__name__}: {exc}"

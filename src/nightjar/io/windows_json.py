@@ -8,10 +8,11 @@ Record shapes understood (per record, so mixed files work):
 
 Only Sysmon 1 and Security 4688 records become rows; read / parsed / rejected count those and the
 malformed lines (which may have been anything). Other events are counted in a note, nowhere else.
-Flat ECS NDJSON (dotted keys) is parsed a 4 MiB chunk at a time by pyarrow (`ecs_ndjson`); other
-lines are parsed one by one with orjson, in 4 MiB chunks. `pyarrow.json` with an explicit schema was
-measured as the alternative for those and was slower on real exports (bench/windows_readers.py: OTRF's
-~2.4 KB lines, 365 MB/s against orjson's 428 MB/s on one core).
+NDJSON is read in 4 MiB chunks of whole lines. When the first line is flat ECS (dotted keys,
+`ecs_ndjson`) or a flat event with `EventID` at top level (`flat_ndjson`), each chunk goes through that
+fast path first: msgspec decodes the fields it needs (`json_chunks`), Arrow kernels type them, and the lines
+it leaves (malformed, unusual, Security 4688 in flat exports) are read here record by record with orjson,
+the rows of both merged in input order. Other shapes are read record by record.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator, Mapping
+from types import ModuleType
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
 
 from nightjar import schema
-from nightjar.io import ecs_ndjson
+from nightjar.io import ecs_ndjson, flat_ndjson
 from nightjar.io import process_events as pe
 from nightjar.io.base import DEFAULT_BATCH_ROWS, Batch, register
 from nightjar.io.report import ReadReport
@@ -38,13 +42,19 @@ _LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])
 
 
 def parse_line(line: bytes) -> Any:
-    """One JSON value; lone UTF-16 surrogate escapes (seen in real exports) become U+FFFD."""
+    """One JSON value; lone UTF-16 surrogate escapes (seen in real exports) become U+FFFD.
+
+    JSONDecodeError also for values nested so deeply that orjson runs out of stack (RecursionError).
+    """
     try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        if b"\\u" not in line:
-            raise
-        return orjson.loads(_LONE_SURROGATE.sub(rb"\\ufffd", line))
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if b"\\u" not in line:
+                raise
+            return orjson.loads(_LONE_SURROGATE.sub(rb"\\ufffd", line))
+    except RecursionError:
+        raise orjson.JSONDecodeError("nested too deeply", line.decode("utf-8", "replace"), 0) from None
 
 
 def record_row(record: Any) -> dict[str, Any] | None:
@@ -174,7 +184,7 @@ class _Reading:
         self.source, self.report, self.batch_rows = source, report, batch_rows
         self.columns = pe.ProcessColumns()
         self.ignored = 0
-        self.fast = False  # flat ECS NDJSON: chunks go through ecs_ndjson first
+        self.fast: ModuleType | None = None  # ecs_ndjson or flat_ndjson: chunks go through its parse_chunk first
 
     def flush(self, final: bool = False) -> Iterator[Batch]:
         while len(self.columns) >= self.batch_rows or (final and len(self.columns)):
@@ -207,38 +217,72 @@ class _Reading:
             yield from self.flush()
 
     def lines(self, stream: io.BufferedReader) -> Iterator[Batch]:
-        line_no, pending = 1, b""
+        """NDJSON in chunks of whole lines, read into one reused buffer (fresh 4 MiB objects cost page faults)."""
+        line_no, buffer, kept = 1, bytearray(CHUNK_BYTES), 0
         while True:
-            block = stream.read(CHUNK_BYTES)
-            data = pending + block
-            cut = data.rfind(b"\n") + 1 if block else len(data)
-            chunk, pending = data[:cut], data[cut:]
+            if kept == len(buffer):  # a line longer than the buffer
+                buffer = buffer + bytearray(len(buffer))
+            read = stream.readinto(memoryview(buffer)[kept:])
+            filled = kept + read
+            cut = buffer.rfind(b"\n", 0, filled) + 1 if read else filled
+            if read and not cut:
+                kept = filled
+                continue
+            skip = 0
             if line_no == 1:
-                chunk = chunk.lstrip(BOM)
-                self.fast = ecs_ndjson.eligible(chunk.split(b"\n", 1)[0])
-            if chunk and self.fast and (parsed := ecs_ndjson.parse_chunk(chunk)) is not None:
+                while skip < cut and buffer[skip] in BOM:  # as bytes.lstrip(BOM)
+                    skip += 1
+                end = buffer.find(b"\n", skip, cut)
+                first = bytes(buffer[skip : cut if end < 0 else end])
+                self.fast = next((path for path in (ecs_ndjson, flat_ndjson) if path.eligible(first)), None)
+            chunk = memoryview(buffer)[skip:cut]
+            if len(chunk) and self.fast:
                 yield from self.flush(final=True)  # keep input order: queued slow rows first
-                table, others = parsed
-                self.ignored += others
-                self.report.ok(table.num_rows)
-                if table.num_rows:
-                    yield Batch(table, schema.PROCESS, self.source.name)
-                line_no += chunk.count(b"\n")
-            elif chunk:
-                self._slow(chunk, line_no)
-                line_no += chunk.count(b"\n")
+                count = yield from self._fast(chunk, line_no)
+                line_no += count - 1
+            elif len(chunk):
+                data = bytes(chunk)
+                self._slow(data, line_no)
+                line_no += data.count(b"\n")
                 yield from self.flush()
-            if not block:
+            del chunk
+            kept = filled - cut
+            buffer[:kept] = buffer[cut:filled]
+            if not read:
                 return
+
+    def _fast(self, chunk: memoryview, first_line: int) -> Iterator[Batch]:
+        """One chunk through the fast path, the lines it leaves record by record; returns the chunk's line count."""
+        assert self.fast is not None
+        parsed = self.fast.parse_chunk(chunk)
+        self.ignored += parsed.ignored
+        for offset in parsed.slow:
+            self._record(parsed.decoded.line(offset).strip(), first_line + offset)
+        lines = self.columns.lines
+        slow, rejected = self.columns.table()
+        for line, reason in rejected:
+            self.report.reject(line, reason)
+        table = parsed.table
+        if slow.num_rows:
+            bad = {line for line, _ in rejected}
+            offsets = np.array([line - first_line for line in lines if line not in bad], np.int64)
+            order = np.argsort(np.concatenate([parsed.offsets, offsets]), kind="stable")
+            table = pa.concat_tables([table, slow]).take(order)
+        self.report.ok(table.num_rows)
+        if table.num_rows:
+            yield Batch(table, schema.PROCESS, self.source.name)
+        return parsed.line_count
 
     def _slow(self, chunk: bytes, first_line: int) -> None:
         for offset, line in enumerate(chunk.split(b"\n")):
             line = line.strip()
-            if not line:
-                continue
-            try:
-                record = parse_line(line)
-            except orjson.JSONDecodeError as exc:
-                self.report.reject(first_line + offset, f"malformed JSON: {exc}")
-                continue
-            self.add(record, first_line + offset)
+            if line:
+                self._record(line, first_line + offset)
+
+    def _record(self, line: bytes, line_no: int) -> None:
+        try:
+            record = parse_line(line)
+        except orjson.JSONDecodeError as exc:
+            self.report.reject(line_no, f"malformed JSON: {exc}")
+            return
+        self.add(record, line_no)
