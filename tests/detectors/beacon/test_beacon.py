@@ -243,21 +243,42 @@ def test_ssh_sessions_without_a_login_are_not_a_channel() -> None:
     assert det.facts_["ssh"] == 4 * len(times)
 
 
-def test_a_destination_most_internal_hosts_poll_is_a_fleet_service() -> None:
-    """Twelve workstations syncing mail every 5 min share one service name over two addresses: scored down
-    (x0.25) with the reason; the one host calling a rare destination on the same schedule still alerts."""
+def _fleet(n: int, name: str, dst: str = "13.107.0.") -> tuple[pd.DataFrame, pa.Table]:
+    """`n` internal hosts polling one service every 5 min (two addresses), with its TLS server name."""
     times = np.arange(0, 86400, 300.0)
-    parts = [_conns(times + i, f"10.0.0.{i}", f"13.107.0.{i % 2}") for i in range(1, 13)]
-    parts.append(_conns(times + 7, "10.0.0.5", "198.51.100.7"))
+    conns = pd.concat([_conns(times + i, f"10.0.0.{i}", f"{dst}{i % 2}") for i in range(1, n + 1)], ignore_index=True)
+    sni = pa.table({"source.ip": [f"10.0.0.{i}" for i in range(1, n + 1)], "destination.ip": [f"{dst}{i % 2}" for i in range(1, n + 1)],
+                    "destination.port": [443] * n, "tls.client.server_name": [name] * n})
+    return conns, sni
+
+
+def test_a_destination_most_internal_hosts_poll_is_a_fleet_service() -> None:
+    """24 workstations syncing mail every 5 min share one service name over two addresses: scored down
+    (x0.25) with the reason; the one host calling a rare destination on the same schedule still alerts."""
+    conns, sni = _fleet(24, "outlook.office365.com")
+    rare = _conns(np.arange(0, 86400, 300.0) + 7, "10.0.0.5", "198.51.100.7")
     det = BeaconDetector().fit()
     acc = det.aggregator()
-    acc.add("conn", pa.Table.from_pandas(pd.concat(parts, ignore_index=True), preserve_index=False))
-    acc.add("ssl", pa.table({"source.ip": [f"10.0.0.{i}" for i in range(1, 13)], "destination.ip": [f"13.107.0.{i % 2}" for i in range(1, 13)],
-                             "destination.port": [443] * 12, "tls.client.server_name": ["outlook.office365.com"] * 12}))
+    acc.add("conn", pa.Table.from_pandas(pd.concat([conns, rare], ignore_index=True), preserve_index=False))
+    acc.add("ssl", sni)
     out = det.finish(acc)
     fleet = out[(out["destination.domain"] == "outlook.office365.com") & (out["pair.kind"] == "address")]
-    assert len(fleet) == 12 and not fleet["alert"].any()
+    assert len(fleet) == 24 and not fleet["alert"].any()
     assert np.allclose(fleet["score"], 0.25 * fleet["score.beacon"], rtol=1e-3)
     assert "a fleet service, scored x0.25" in fleet.iloc[0]["reasons"]
-    rare = out[out["destination.ip"] == "198.51.100.7"].iloc[0]
-    assert rare["alert"] and "common destination" not in rare["reasons"]
+    row = out[out["destination.ip"] == "198.51.100.7"].iloc[0]
+    assert row["alert"] and "common destination" not in row["reasons"]
+
+
+def test_ten_bots_calling_one_c2_are_not_a_fleet() -> None:
+    """Ten infected hosts of a 12-host capture calling the same C2 share a destination, but ten are too few
+    to be a fleet service (`common_min_sources` 20): they all alert."""
+    conns, sni = _fleet(10, "c2.example.net", "203.0.113.")
+    quiet = pd.concat([_conns(np.array([0.0, 5000.0]), f"10.0.0.{i}", "198.51.100.9") for i in (11, 12)], ignore_index=True)
+    det = BeaconDetector().fit()
+    acc = det.aggregator()
+    acc.add("conn", pa.Table.from_pandas(pd.concat([conns, quiet], ignore_index=True), preserve_index=False))
+    acc.add("ssl", sni)
+    out = det.finish(acc)
+    bots = out[(out["destination.domain"] == "c2.example.net") & (out["pair.kind"] == "address")]
+    assert len(bots) == 10 and bots["alert"].all() and (bots["prevalence"] > 0.8).all()

@@ -113,7 +113,7 @@ class BeaconDetector(Detector):
         src_code, dst_code = table["source.code"].astype(np.int64), table["destination.code"].astype(np.int64)
         kind = table[KIND]
         domain = table["destination.domain"]
-        stats["prevalence"] = self._prevalence(src_code, dst_code, kind, domain, coder)
+        stats["prevalence"], stats["sources"] = self._prevalence(src_code, dst_code, kind, domain, coder)
         combined, subs = self.model_.score(stats)
         enough = stats["connections"] >= self.min_connections
         beacon = np.where(enough, combined, 0.0)
@@ -127,7 +127,7 @@ class BeaconDetector(Detector):
         allowed = labels != None  # noqa: E711
         final = np.maximum(beacon, np.where(long, duration, 0.0))
         final = np.where(allowed, final * m.allowlist_factor, final)
-        common = m.common_factor_of(stats["prevalence"])
+        common = m.common_factor_of(stats["prevalence"], stats["sources"])
         final = final * common
         echo = (transport == "icmp") & ~(stats["size_median"] > m.icmp_payload_bytes)
         final = np.round(np.where(echo, final * m.icmp_echo_factor, final), 6)
@@ -186,18 +186,21 @@ class BeaconDetector(Detector):
             out.loc[p < 0, "destination.port"] = pd.NA
         return out[[*OUTPUT, SCORE, ALERT, REASONS, *EXTRA]]
 
-    def _prevalence(self, src: np.ndarray, dst: np.ndarray, kind: np.ndarray, domain: np.ndarray, coder: AddressCoder) -> np.ndarray:
-        """Share of internal sources that talk to each pair's destination (0 with too few sources)."""
+    def _prevalence(self, src: np.ndarray, dst: np.ndarray, kind: np.ndarray, domain: np.ndarray,
+                    coder: AddressCoder) -> tuple[np.ndarray, np.ndarray]:
+        """(share, number) of the internal sources that talk to each pair's destination: its service name when
+        known, else its address (both 0 with fewer than `min_internal_sources` internal sources)."""
         nets = [ipaddress.ip_network(r, strict=False) for r in self.internal_ranges]
         internal = in_networks(src, coder, nets) >= 0
         sources = len(np.unique(src[internal]))
         if sources < self.model_.min_internal_sources:
-            return np.zeros(len(src))
+            return np.zeros(len(src)), np.zeros(len(src))
         names = pd.Series(domain, dtype=object)
         named = (names.notna() & (names != "(web proxy)")).to_numpy()  # the service's name when known: CDN addresses rotate
         dest = pd.Series(np.where(named, names.astype(str).to_numpy(), dst.astype(str)))
         per = pd.DataFrame({"dest": dest[internal].to_numpy(), "src": src[internal]}).groupby("dest")["src"].nunique()
-        return dest.map(per).fillna(0).to_numpy(dtype=np.float64) / sources
+        count = dest.map(per).fillna(0).to_numpy(dtype=np.float64)
+        return count / sources, count
 
     def _allowlist(self) -> Allowlist:
         al = Allowlist()

@@ -98,10 +98,13 @@ class BeaconModel:
     min_internal_sources: int = 10  # fewer internal sources: rarity is not judged (1.0)
     # A destination (its name when known, else its address) that a large share of the internal sources talk
     # to is a fleet service (mail sync, push channels, antivirus and EDR clouds), not one implant's C2: the
-    # score is multiplied by a factor falling from 1 at `common_from` to `common_factor` at `common_share`.
+    # score is multiplied by a factor falling from 1 at `common_from` to `common_factor` at `common_share`,
+    # only when at least `common_min_sources` sources talk to it (ten bots of a small capture calling the
+    # same C2 are not a fleet).
     common_from: float = 0.1
     common_share: float = 0.3
     common_factor: float = 0.25
+    common_min_sources: int = 20
     notes: dict[str, Any] = field(default_factory=dict)
 
     def subscores(self, stats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -116,9 +119,10 @@ class BeaconModel:
             "rarity": _clip01(1 - stats["prevalence"]),
         }
 
-    def common_factor_of(self, prevalence: np.ndarray) -> np.ndarray:
+    def common_factor_of(self, prevalence: np.ndarray, sources: np.ndarray) -> np.ndarray:
         """The multiplier for destinations shared by many internal sources (1 = not common)."""
         fleet = _clip01((np.asarray(prevalence, dtype=np.float64) - self.common_from) / max(self.common_share - self.common_from, 1e-9))
+        fleet = np.where(np.asarray(sources) >= self.common_min_sources, fleet, 0.0)
         return 1 - fleet * (1 - self.common_factor)
 
     def score(self, stats: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
