@@ -147,7 +147,7 @@ def json_batches(source: Source, report: ReadReport, batch_rows: int) -> Iterato
         head = stream.read(PIECE)
         first = _first_record(head)
         path = first.get("_path") if isinstance(first.get("_path"), str) else None
-        path = path or zt.path_from_filename(source.filename) or zt.path_from_fields(list(first)) or "unknown"
+        path = zt.canonical_path(path or zt.path_from_filename(source.filename) or zt.path_from_fields(list(first)) or "unknown")
         if path == "unknown":
             report.note("log type unknown: no _path field, no known file name or fields")
         layout = JsonLayout(path, list(first), ts_text=isinstance(first.get("ts"), str))

@@ -135,7 +135,7 @@ def tsv_batches(source: Source, report: ReadReport, batch_rows: int, fields: Fie
     from `stream` when the source is already open (and not read yet)."""
     with stream if stream is not None else BlockStream(source) as stream:
         header, rest, sample = read_header(stream)
-        path = header.path or zt.path_from_filename(source.filename) or zt.path_from_fields(header.fields) or "unknown"
+        path = zt.canonical_path(header.path or zt.path_from_filename(source.filename) or zt.path_from_fields(header.fields) or "unknown")
         if path == "unknown":
             report.note("log type unknown: no #path header, no known file name or fields")
         kind = zt.kind_of(path)

@@ -53,7 +53,7 @@ KNOWN_FIELDS: dict[str, dict[str, str]] = {
 KNOWN_PATHS = frozenset(KNOWN_FIELDS) | {
     "x509", "files", "notice", "weird", "dhcp", "ftp", "smtp", "smb_files", "smb_mapping", "dce_rpc",
     "kerberos", "ntlm", "rdp", "sip", "snmp", "software", "stats", "tunnel", "known_hosts", "known_services",
-    "known_certs", "capture_loss", "conn_long", "dpd", "ntp", "radius", "syslog", "mysql", "irc", "modbus",
+    "known_certs", "capture_loss", "conn_long", "open_conn", "dpd", "ntp", "radius", "syslog", "mysql", "irc", "modbus",
     "pe", "ocsp", "intel", "signatures", "socks", "analyzer", "reporter", "loaded_scripts", "packet_filter",
     "traceroute", "quic", "websocket", "ldap", "ldap_search",
 }
@@ -147,6 +147,17 @@ def unescape_column(values: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
 def column_name(path: str, field: str) -> str:
     """The ECS column name of Zeek `field` in log `path`."""
     return schema.zeek_ecs_name(path, field)
+
+
+# Logs with conn.log's fields that are read as conn records: Zeek's long-connections policy (conn_long,
+# logged while a connection is still open) and RITA's open-connections plugin (open_conn). A session held
+# open for days shows only there until it closes; repeated snapshots share the start time and uid.
+CONN_ALIASES = frozenset({"conn_long", "open_conn"})
+
+
+def canonical_path(path: str) -> str:
+    """The log path whose fields and kind `path` has (conn_long and open_conn are conn)."""
+    return "conn" if path in CONN_ALIASES else path
 
 
 def kind_of(path: str) -> str:

@@ -282,3 +282,33 @@ def test_ten_bots_calling_one_c2_are_not_a_fleet() -> None:
     out = det.finish(acc)
     bots = out[(out["destination.domain"] == "c2.example.net") & (out["pair.kind"] == "address")]
     assert len(bots) == 10 and bots["alert"].all() and (bots["prevalence"] > 0.8).all()
+
+
+def _zeek_conn_log(path, rows: list[tuple[float, str, str, int, float]], log_path: str = "conn") -> None:
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", f"#path\t{log_path}",
+            "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_bytes\tresp_bytes\tconn_state",
+            "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tcount\tcount\tstring"]
+    body = [f"{ts:.6f}\tC{abs(hash((src, ts))) % 10**8}\t{src}\t50000\t{dst}\t{port}\ttcp\t{dur:.3f}\t900\t4000\tS1" for ts, src, dst, port, dur in rows]
+    path.write_text("\n".join(head + body) + "\n")
+
+
+def test_session_only_in_open_conn_log_is_a_long_connection(tmp_path) -> None:
+    """A session open the whole time never reaches conn.log; Zeek's conn_long and RITA's open_conn logs
+    carry snapshots of it (same start and uid, growing duration). They are read as conn records, and the
+    snapshots of one session are one long connection over the window."""
+    from nightjar.io import Reading
+
+    t0 = 1_713_484_800.0
+    _zeek_conn_log(tmp_path / "conn.log", [(t0 + k * 600.0, "10.0.0.7", "198.51.100.3", 443, 0.5) for k in range(36)])
+    _zeek_conn_log(tmp_path / "open_conn.log", [(t0 - 3600.0, "203.0.113.9", "10.0.0.2", 22, 3600.0 * (k + 1)) for k in range(1, 7)],
+                   log_path="open_conn")
+    det = BeaconDetector().fit()
+    acc = det.aggregator()
+    kinds = set()
+    for batch in Reading([tmp_path], show_progress=False):
+        kinds.add(batch.kind)
+        acc.add(batch.kind, batch.table, batch.source)
+    out = det.finish(acc).set_index("source.ip")
+    assert kinds == {"conn"}
+    ssh = out.loc["203.0.113.9"]
+    assert ssh["long_connection"] and ssh["alert"] and "long connection: held open 7 h" in ssh["reasons"]
