@@ -3,10 +3,13 @@
 Cases (inputs are built in a temporary folder from the shared datasets; nothing is written to the repo):
 - evtx_records: a 100k-record EVTX written with tests/fixtures/evtx_writer.py from the Atomic-EVTX Sysmon
   JSON exports (EID 1, 5, ... as they come), read by the EVTX reader (parsing + JSON decoding + mapping).
-- otrf_ndjson_*: the OTRF flat-schema archives unpacked into one NDJSON (~1.5 GB, ~640k events of ~2.4 KB,
-  most of it the rendered `Message`): raw parsing of all events with pyarrow (explicit schema) and with
-  orjson per line, and the full reader (process-creation extraction).
-- compact_ndjson_reader: short flat Sysmon-1 lines (no Message; ~0.6 KB), every line a process creation.
+- otrf_ndjson_*: the OTRF flat-schema archives unpacked into one NDJSON (~1.5 GB, ~630k events of ~2.4 KB,
+  most of it the rendered `Message`): raw parsing of all events with pyarrow (explicit schema), with
+  orjson per line and with msgspec into the fields the reader declares, and the full reader
+  (process-creation extraction).
+- compact_ndjson_*: the OTRF Sysmon-1 lines without Message (~2 KB: nxlog's many other fields), every line a
+  process creation, 200k of them: the reader, and the raw parsers alone as above (their ceilings).
+- ecs_flat_ndjson_*: the same events as flat ECS NDJSON (~1.5 KB, dotted keys): the reader and the raw parsers.
 
 Run: python bench/windows_readers.py   (needs the shared datasets; NIGHTJAR_SHARED_DATA to relocate)
 """
@@ -119,13 +122,31 @@ def _reader_rows(path: Path) -> int:
     return report.read + ignored  # every event looked at, process creation or not
 
 
-def _arrow_all(path: Path) -> int:
-    options = pa_json.ParseOptions(explicit_schema=FLAT_SCHEMA, unexpected_field_behavior="ignore")
+def _arrow_all(path: Path, explicit: pa.Schema = FLAT_SCHEMA) -> int:
+    options = pa_json.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="ignore")
     rows = 0
     with path.open("rb") as f:
         while block := f.read(8 << 20):
             block += f.readline()
             rows += pa_json.read_json(io.BytesIO(block), pa_json.ReadOptions(use_threads=False, block_size=16 << 20), options).num_rows
+    return rows
+
+
+def _arrow_ecs(path: Path) -> int:
+    from nightjar.io.process_events import PROCESS_SCHEMA
+
+    loose = pa.schema([(n, pa.float64() if n in schema.PROCESS_INT_FIELDS else pa.string()) for n in PROCESS_SCHEMA.names])
+    return _arrow_all(path, loose)
+
+
+def _msgspec_all(path: Path, decoder: object) -> int:
+    decode = decoder.decode  # type: ignore[attr-defined]
+    rows = 0
+    with path.open("rb") as f:
+        for line in f:
+            if line.strip():
+                decode(line)
+                rows += 1
     return rows
 
 
@@ -141,7 +162,11 @@ def _orjson_all(path: Path) -> int:
 
 def _case(args: tuple[str, str, Path]) -> dict[str, object]:
     case, kind, path = args
-    work = {"reader": lambda: _reader_rows(path), "arrow": lambda: _arrow_all(path), "orjson": lambda: _orjson_all(path)}[kind]
+    from nightjar.io import ecs_ndjson, flat_ndjson
+
+    work = {"reader": lambda: _reader_rows(path), "arrow": lambda: _arrow_all(path), "orjson": lambda: _orjson_all(path),
+            "arrow_ecs": lambda: _arrow_ecs(path), "msgspec_flat": lambda: _msgspec_all(path, flat_ndjson.FIELDS.decoder),
+            "msgspec_ecs": lambda: _msgspec_all(path, ecs_ndjson.FIELDS.decoder)}[kind]
     return _measure(case, work, path.stat().st_size)
 
 
@@ -168,9 +193,16 @@ def run() -> list[dict[str, object]]:
         cases = [("evtx_records (reader, all records)", "reader", evtx_path),
                  ("otrf_ndjson_parse_all (pyarrow, explicit schema)", "arrow", flat),
                  ("otrf_ndjson_parse_all (orjson per line)", "orjson", flat),
+                 ("otrf_ndjson_parse_all (msgspec, reader's fields)", "msgspec_flat", flat),
                  ("otrf_ndjson_reader (process-creation extraction, all events)", "reader", flat),
+                 ("compact_ndjson_parse (pyarrow, explicit schema)", "arrow", compact),
+                 ("compact_ndjson_parse (orjson per line)", "orjson", compact),
+                 ("compact_ndjson_parse (msgspec, reader's fields)", "msgspec_flat", compact),
                  ("compact_ndjson_reader (Sysmon 1 only)", "reader", compact),
-                 ("ecs_flat_ndjson_reader (flat ECS process events, explicit schema)", "reader", ecs)]
+                 ("ecs_flat_ndjson_parse (pyarrow, explicit schema)", "arrow_ecs", ecs),
+                 ("ecs_flat_ndjson_parse (orjson per line)", "orjson", ecs),
+                 ("ecs_flat_ndjson_parse (msgspec, reader's fields)", "msgspec_ecs", ecs),
+                 ("ecs_flat_ndjson_reader (flat ECS process events)", "reader", ecs)]
         context = multiprocessing.get_context("fork")
         rows = []
         for case in cases:

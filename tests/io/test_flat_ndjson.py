@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nightjar.io import flat_ndjson, read_table, windows_json
+from nightjar.io import Reading, flat_ndjson, read_table, windows_json
 from tests.io.fast_paths import assert_same_as_record_path, write_lines
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -142,3 +143,13 @@ def test_any_mix_of_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names
     monkeypatch.setattr(windows_json, "CHUNK_BYTES", chunk_bytes)
     path = write_lines(tmp_path / "mix.json", [BASE] + [LINES[n] for n in names])
     assert_same_as_record_path(path, monkeypatch)
+
+
+def test_fast_rows_come_in_batches_of_batch_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(windows_json, "CHUNK_BYTES", 2000)  # two or three events a chunk
+    rows = [variant(ProcessId=str(i)) if i % 4 else variant(EventID=3) for i in range(1, 60)]
+    reading = Reading([write_lines(tmp_path / "events.json", rows)], show_progress=False, batch_rows=7)
+    batches = [batch.table for batch in reading]
+    assert [t.num_rows for t in batches] == [7] * 6 + [3]
+    assert pa.concat_tables(batches).column("process.pid").to_pylist() == [i for i in range(1, 60) if i % 4]
+    assert reading.reports[0].notes == ["14 non-process-creation events ignored"]

@@ -9,11 +9,13 @@ differences remain, both in skipped fields: a number too large for a double (`1e
 rejected by orjson, and so is nesting deeper than orjson's 1024 levels when the recursion limit has been raised
 above that (at the default limit msgspec gives up first and the line goes to the record path).
 
-Why msgspec (bench/windows_readers.py, one core, CPU time, ~1.5-2 KB process events): decoding the needed
-fields and building Arrow columns from them runs at the speed of `pyarrow.json` with an explicit schema
-(~250k flat ECS / ~175k Sysmon events per second), but validating and classifying a line costs about a
-third of that, so exports where most events are not process creations are read 2-3 times faster; and
-pyarrow accepts what orjson rejects (NaN, invalid UTF-8 in ignored fields, two objects on a line).
+Why msgspec (bench/windows_readers.py, one core, events per CPU-second, decoding alone): on flat ECS lines
+(~1.5 KB) msgspec decodes the declared fields at ~410k, orjson whole lines at ~360k, pyarrow.json with an
+explicit schema at ~215k (its Arrow columns included); on OTRF's mixed ~2.4 KB events ~300k, ~250k and
+~170k. Turning decoded values into Arrow columns costs about as much again (~50 ns a value), so a
+process-only export is read no faster than through pyarrow.json; exports where most events are something
+else are read faster (only process rows become columns), and pyarrow.json accepts what orjson rejects (NaN,
+invalid UTF-8 in skipped fields, two objects on a line) and cannot tell a missing key from a null one.
 """
 
 from __future__ import annotations

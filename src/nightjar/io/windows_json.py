@@ -35,6 +35,7 @@ from nightjar.io.report import ReadReport
 from nightjar.io.sources import Source
 
 CHUNK_BYTES = 4 << 20
+READY_BYTES = 8 << 20
 BOM = b"\xef\xbb\xbf"
 _MARKERS = re.compile(rb'"(Event|EventID|event_id|log_name|event_data|winlog|winlog\.event_id|process\.command_line)"\s*:')
 _ZEEK_KEYS = {"ts", "uid", "id.orig_h"}
@@ -185,8 +186,17 @@ class _Reading:
         self.columns = pe.ProcessColumns()
         self.ignored = 0
         self.fast: ModuleType | None = None  # ecs_ndjson or flat_ndjson: chunks go through its parse_chunk first
+        self.ready: list[pa.Table] = []  # typed rows of fast chunks, yielded `batch_rows` at a time
+        self.ready_rows = self.ready_bytes = 0
 
     def flush(self, final: bool = False) -> Iterator[Batch]:
+        # fast-path rows go when batch_rows of them or READY_BYTES are ready (holding ~100 MB of long events
+        # until batch_rows costs page faults: ~20 % slower on 1.5 KB events)
+        while self.ready_rows >= self.batch_rows or (self.ready_rows and (final or self.ready_bytes >= READY_BYTES)):
+            rows = pa.concat_tables(self.ready)
+            rest = rows.slice(self.batch_rows)
+            self.ready, self.ready_rows, self.ready_bytes = ([rest] if rest.num_rows else []), rest.num_rows, rest.nbytes
+            yield Batch(rows.slice(0, self.batch_rows), schema.PROCESS, self.source.name)
         while len(self.columns) >= self.batch_rows or (final and len(self.columns)):
             table, rejected = self.columns.table(self.batch_rows)
             for line, reason in rejected:
@@ -237,9 +247,8 @@ class _Reading:
                 self.fast = next((path for path in (ecs_ndjson, flat_ndjson) if path.eligible(first)), None)
             chunk = memoryview(buffer)[skip:cut]
             if len(chunk) and self.fast:
-                yield from self.flush(final=True)  # keep input order: queued slow rows first
-                count = yield from self._fast(chunk, line_no)
-                line_no += count - 1
+                line_no += self._fast(chunk, line_no) - 1
+                yield from self.flush()
             elif len(chunk):
                 data = bytes(chunk)
                 self._slow(data, line_no)
@@ -251,8 +260,9 @@ class _Reading:
             if not read:
                 return
 
-    def _fast(self, chunk: memoryview, first_line: int) -> Iterator[Batch]:
-        """One chunk through the fast path, the lines it leaves record by record; returns the chunk's line count."""
+    def _fast(self, chunk: memoryview, first_line: int) -> int:
+        """One chunk through the fast path, the lines it leaves record by record (rows merged in input order,
+        queued in `ready`); returns the chunk's line count."""
         assert self.fast is not None
         parsed = self.fast.parse_chunk(chunk)
         self.ignored += parsed.ignored
@@ -270,7 +280,8 @@ class _Reading:
             table = pa.concat_tables([table, slow]).take(order)
         self.report.ok(table.num_rows)
         if table.num_rows:
-            yield Batch(table, schema.PROCESS, self.source.name)
+            self.ready.append(table)
+            self.ready_rows, self.ready_bytes = self.ready_rows + table.num_rows, self.ready_bytes + table.nbytes
         return parsed.line_count
 
     def _slow(self, chunk: bytes, first_line: int) -> None:
