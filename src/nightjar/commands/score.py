@@ -22,6 +22,7 @@ def score(
     hosts: str | None = typer.Option(None, "--hosts", help="dga: also write the per-client host view (needs DNS events with source.ip)."),
     trees: str | None = typer.Option(None, "--trees", help="lotl: also write one row per suspicious process tree (.csv, .jsonl, .parquet)."),
     campaigns: str | None = typer.Option(None, "--campaigns", help="url: also write the alerted URLs grouped into campaigns (one kit on many hosts)."),
+    state: Path | None = typer.Option(None, "--state", help="lotl: the per-host rarity state to start from (when the file exists) and to save after the run, so rarity learns across runs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary on stderr."),
 ) -> None:
     """Score records with a detector; rows keep input order, one per input record.
@@ -32,6 +33,7 @@ def score(
         nightjar score dga domains.txt -o scored.csv
         nightjar score dga dns.log -o scored.parquet --hosts hosts.csv
         nightjar score lotl Sysmon.evtx -o scored.csv --trees trees.csv
+        nightjar score lotl today.ndjson -o scored.csv --state rarity.json
         nightjar score url urls.txt -o scored.csv --campaigns campaigns.csv
     """
     from nightjar.scoring import run_score
@@ -42,7 +44,7 @@ def score(
         raise InputError(f"--threshold must be within 0..1. Got {threshold}.")
     summary = run_score(detector, list(inputs), out, model_spec=model, threshold=threshold,
                         views={k: v for k, v in (("hosts", hosts), ("trees", trees), ("campaigns", campaigns)) if v} or None,
-                        show_progress=not quiet and str(out) != "-")
+                        show_progress=not quiet and str(out) != "-", state=state)
     for name, why in summary.skipped_files:
         warn(f"skipped {name}: {why}")
     for note in summary.notes:

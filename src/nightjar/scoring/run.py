@@ -58,12 +58,14 @@ def load_scoring_detector(kind: str, model_spec: str | None = None) -> tuple[Det
 def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, model_spec: str | None = None,
               threshold: float | None = None, batch_rows: int = 65536,
               show_progress: bool = False, detector: Detector | None = None,
-              views: dict[str, str | Path] | None = None) -> ScoreSummary:
+              views: dict[str, str | Path] | None = None, state: str | Path | None = None) -> ScoreSummary:
     """Score every record of `inputs` with the `detector_kind` model and write them to `out`.
 
     `views` ({name: path}) also writes summary tables of the scored records that the detector builds
     with `summary_view(name, scored)` (lotl: "trees", one row per suspicious process tree). A detector
-    with `observe(events)` learns each batch after scoring it (stream state such as lotl's rarity).
+    with `observe(events)` learns each batch after scoring it (stream state such as lotl's rarity);
+    `state` is a file that state starts from (when it exists) and is saved to after the run, so the
+    learning carries across runs (detectors with `load_state`/`save_state`).
     """
     output_format(out)  # a bad extension is a usage error before any work
     for view_path in (views or {}).values():
@@ -76,6 +78,11 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
         detector, ref = load_scoring_detector(detector_kind, model_spec)
     if threshold is not None:
         detector.threshold_ = float(threshold)
+    if state is not None:
+        if not hasattr(detector, "load_state"):
+            raise InputError(f"the {detector.kind} detector keeps no stream state: --state is for lotl (its per-host rarity)")
+        if Path(state).exists():
+            detector.load_state(Path(state))
     summary = ScoreSummary(model=ref, threshold=float(detector.threshold_))
     for name in views or {}:
         if name not in getattr(detector, "summary_views", ()):
@@ -109,6 +116,8 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     summary.read = summary.scored + summary.rejected
     summary.alerts = int(result[ALERT].sum())
     write_table(result, out)
+    if state is not None:
+        detector.save_state(Path(state))  # type: ignore[attr-defined]
     for name, view_path in (views or {}).items():
         view = detector.summary_view(name, result)  # type: ignore[attr-defined]
         flags = [c for c in view.columns if c == ALERT or str(c).endswith("_alert")]

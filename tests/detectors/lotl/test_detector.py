@@ -139,3 +139,24 @@ def test_trees_group_alerts_by_parent_chain() -> None:
 def _saved(det: LotlDetector, path: Path) -> Path:
     det.save(path)
     return path
+
+
+def test_score_state_carries_rarity_across_runs(small_detector: LotlDetector, tmp_path: Path) -> None:
+    """`run_score(..., state=PATH)` (`nightjar score lotl --state`) starts from the saved per-host counts and
+    saves what it learnt: the second run knows the first run's events; a bad state file is an input error."""
+    from nightjar.errors import InputError
+    from nightjar.scoring import run_score
+
+    model = _saved(small_detector, tmp_path / "m")
+    day1 = tmp_path / "day1.csv"
+    events(BENIGN * 10, host="H1").to_csv(day1, index=False)
+    state = tmp_path / "rarity.json"
+    run_score("lotl", [day1], tmp_path / "out1.csv", detector=LotlDetector.load(model), state=state)
+    assert json.loads(state.read_text())["host_events"]["h1"] == 10 * len(BENIGN)
+    run_score("lotl", [day1], tmp_path / "out2.csv", detector=LotlDetector.load(model), state=state)
+    assert json.loads(state.read_text())["host_events"]["h1"] == 20 * len(BENIGN)
+    state.write_text("{not json")
+    with pytest.raises(InputError, match="rarity state"):
+        run_score("lotl", [day1], tmp_path / "out3.csv", detector=LotlDetector.load(model), state=state)
+    with pytest.raises(InputError, match="keeps no stream state"):
+        run_score("dga", [day1], tmp_path / "out4.csv", state=state)

@@ -15,7 +15,7 @@ from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.model import LotlModel
 from nightjar.detectors.lotl.rarity import RarityState
 from nightjar.detectors.lotl.reasons import LOW, evidence_phrases, model_phrases
-from nightjar.errors import ConfigError
+from nightjar.errors import ConfigError, InputError, Location
 
 DETECTOR_FILE = "detector.json"
 TECHNIQUE = "threat.technique.id"
@@ -247,6 +247,17 @@ class LotlDetector(Detector):
         """Learn the events into the rarity state (the stream learning of rarity.py)."""
         self.check_fitted()
         self.rarity_.observe(F.prepare(events, self.neutral_parents))
+
+    def load_state(self, path: Path) -> None:
+        """Start from the rarity state saved at `path` by `save_state` (per-host counts of earlier runs)."""
+        try:
+            self.rarity_ = RarityState.load(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"not a lotl rarity state ({type(exc).__name__}: {exc})", Location(str(path))) from None
+
+    def save_state(self, path: Path) -> Path:
+        """Write the rarity state (what `observe` has learnt) to `path`, atomically."""
+        return self.rarity_.save(path)
 
     # --- files -------------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:

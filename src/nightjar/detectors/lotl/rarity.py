@@ -101,7 +101,9 @@ class RarityState:
         path = Path(path)
         if path.is_dir():
             path = path / RARITY_FILE
-        path.write_text(json.dumps(self.to_dict(), separators=(",", ":")))
+        from nightjar.registry.files import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), separators=(",", ":")))
         return path
 
     @classmethod
