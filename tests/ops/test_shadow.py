@@ -188,6 +188,9 @@ def labelled_store(tmp_path: Path, tp: int, fp: int, **kwargs: object) -> Path:
     ("loses detections", {"tp": 8, "fp": 2}, {"gate.max_lost_share": 0.01}, {"lost_share"}),
     ("too many alerts", {"tp": 8, "fp": 2}, {"gate.max_alert_increase": 0.1}, {"alert_increase"}),
     ("slower", {"tp": 8, "fp": 2, "cand_seconds": 0.5}, {}, {"latency_regression"}),
+    ("3x slower but 2 ms per 1,000 events", {"tp": 8, "fp": 2, "prod_seconds": 0.001, "cand_seconds": 0.003}, {}, set()),
+    ("3x slower, no slack", {"tp": 8, "fp": 2, "prod_seconds": 0.001, "cand_seconds": 0.003}, {"gate.latency_slack": 0.0},
+     {"latency_regression"}),
 ])
 def test_gate_rules(tmp_path: Path, name: str, store_kwargs: dict[str, object], overrides: dict[str, object], failed: set[str]) -> None:
     path = labelled_store(tmp_path, **store_kwargs)  # type: ignore[arg-type]

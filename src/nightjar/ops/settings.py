@@ -95,7 +95,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("gate.max_alert_increase", 0.25, Interval(float, 0, None),
             "Promotion gate: largest relative increase of alerts per 1,000 events (0.25 = +25 %)."),
     Setting("gate.max_latency_regression", 0.5, Interval(float, 0, None),
-            "Promotion gate: largest relative increase of p95 latency per batch (0.5 = +50 %)."),
+            "Promotion gate: largest relative increase of p95 latency per 1,000 events (0.5 = +50 %) ..."),
+    Setting("gate.latency_slack", 0.05, Interval(float, 0, None),
+            "... unless the candidate's p95 is within this many seconds per 1,000 events of production's (1 ms against 3 ms is no regression)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -194,5 +194,6 @@ def evaluate_gate(r: ShadowReport, s: Settings) -> list[GateCheck]:
         GateCheck("lost_share", lost_share, s["gate.max_lost_share"], lost_share <= s["gate.max_lost_share"], "<="),
         GateCheck("alert_increase", increase, s["gate.max_alert_increase"], increase <= s["gate.max_alert_increase"], "<="),
         GateCheck("latency_regression", regression, s["gate.max_latency_regression"],
-                  regression is None or regression <= s["gate.max_latency_regression"], "<="),
+                  regression is None or regression <= s["gate.max_latency_regression"]
+                  or (lat_c or 0.0) - (lat_p or 0.0) <= s["gate.latency_slack"], "<="),
     ]
