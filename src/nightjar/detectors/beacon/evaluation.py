@@ -194,7 +194,7 @@ def main() -> None:
         "rita_missing_host": rita(det, data),
         "slips_test_cc": slips(det, data),
         "otrf_lsass": otrf(det, data),
-        "lab_workstations": {"50 hosts": workstations(det, 50), "8 hosts": workstations(det, 8)},
+        "lab_workstations": {"50 hosts": workstations(det, 50), "20 hosts": workstations(det, 20), "8 hosts": workstations(det, 8)},
     }
     figures["histograms"] = {"test_background": np.round(test_bg.to_numpy(), 4).tolist(),
                              "test_beacons": np.round(test_truth["score"].to_numpy(), 4).tolist()}
