@@ -26,3 +26,22 @@ def test_host_with_many_dga_names_alerts(shipped: DgaDetector) -> None:
 
 def test_empty_host_view() -> None:
     assert host_view(pd.DataFrame(), 0.5).empty
+
+
+def test_many_failed_odd_lookups_alert_without_any_name_alert() -> None:
+    """A word-DGA bot: no name reaches the per-name threshold, but 12 distinct registered domains with
+    middling scores fail with NXDOMAIN; a client with failed look-ups of ordinary-looking names, or too
+    few odd ones, does not alert."""
+    bot = [("10.0.0.5", f"{a}{b}.com", 0.35, "NXDOMAIN") for a, b in zip(["summer", "yellow", "double", "market", "garden", "silver",
+                                                                          "answer", "winter", "stone", "music", "plain", "quiet"],
+                                                                         ["paper", "house", "river", "light", "story", "chair",
+                                                                          "glass", "money", "follow", "travel", "father", "nature"])]
+    typo = [("10.0.0.9", f"gogle{i}.com", 0.1, "NXDOMAIN") for i in range(15)]
+    few = [("10.0.0.7", f"odd{i}x.net", 0.5, "NXDOMAIN") for i in range(9)]
+    scored = pd.DataFrame(bot + typo + few, columns=["source.ip", "domain.normalized", "score", "dns.response_code"])
+    scored["alert"] = False
+    hosts = host_view(scored, threshold=0.98).set_index("source.ip")
+    assert hosts.loc["10.0.0.5", "host_alert"] and hosts.loc["10.0.0.5", "failed_odd_domains"] == 12
+    assert hosts.loc["10.0.0.5", "dga_like_domains"] == 0 and "rendezvous domain" in hosts.loc["10.0.0.5", "reasons"]
+    assert not hosts.loc["10.0.0.9", "host_alert"] and hosts.loc["10.0.0.9", "failed_odd_domains"] == 0
+    assert not hosts.loc["10.0.0.7", "host_alert"] and hosts.loc["10.0.0.7", "failed_odd_domains"] == 9
