@@ -46,6 +46,7 @@ def scan(
     model: list[str] = typer.Option([], "--model", help="DETECTOR=MODEL to use another model, e.g. dga=dga@candidate (repeatable)."),
     summary_json: Path | None = typer.Option(None, "--json", help="Write the summary (read, scored, rejected, alerts, per detector and input, skipped) as JSON; '-' for stdout."),
     fail_on_error: bool = typer.Option(False, "--fail-on-error/--pass-on-error", help="Exit 2 when any file was skipped or incomplete (default: only when a file named on the command line could not be read)."),
+    state: Path | None = typer.Option(None, "--state", help="Folder of stream states (lotl's per-host rarity, lotl.json): read when present, saved after the scan, so rarity learns across scans."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary table."),
     shadow: str | None = typer.Option(None, "--shadow", help="Shadow-test a candidate, DETECTOR@VERSION: it scores the sampled events too; its verdicts are stored as shadow pairs, never as alerts."),
     fraction: float | None = typer.Option(None, "--fraction", help="With --shadow: the share of events to shadow, in (0, 1]."),
@@ -61,6 +62,7 @@ def scan(
         nightjar scan ./logs --alerts alerts.ndjson
         nightjar scan conn.log dns.log --detectors beacon,dga --json summary.json
         nightjar scan dns.log --shadow dga@2 --fraction 0.1 --key source.ip
+        nightjar scan ./today --state ~/.local/share/nightjar/state
     """
     from nightjar.scoring.scan import run_scan
 
@@ -74,7 +76,7 @@ def scan(
         if (kinds := parse_detectors(detectors)) is not None and hooks[0].kind not in kinds:
             raise InputError(f"--shadow {shadow} is a {hooks[0].kind} model, but --detectors leaves {hooks[0].kind} out")
     result = run_scan(list(paths), store=store, alerts_out=alerts, detectors=parse_detectors(detectors),
-                      models=parse_models(model), show_progress=not quiet, hooks=hooks)
+                      models=parse_models(model), show_progress=not quiet, hooks=hooks, state=state)
     for item in result.skipped:
         warn(f"skipped {item['path']}: {item['reason']}")
     for item in result.incomplete:

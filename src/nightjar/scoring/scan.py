@@ -126,6 +126,8 @@ class _Scan:
             events = convert(frame) if convert else frame
             clock = time.perf_counter()
             scored = score_frame(det.detector, events)
+            if hasattr(det.detector, "observe"):  # stream state (lotl's per-host rarity) learns after scoring
+                det.detector.observe(events)
             self.observe(det, events, scored, time.perf_counter() - clock, source)
             if hasattr(det.detector, "entity_accumulator"):
                 if det.kind not in self.entities:
@@ -286,8 +288,12 @@ def input_files(paths: list[str | Path], summary: ScanSummary) -> Iterator[Path]
 
 def run_scan(paths: list[str | Path], store: str | Path | None = None, alerts_out: str | Path | None = None,
              detectors: list[str] | None = None, models: dict[str, str] | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
-             show_progress: bool = False, given: dict[str, Detector] | None = None, hooks: list[Any] | None = None) -> ScanSummary:
+             show_progress: bool = False, given: dict[str, Detector] | None = None, hooks: list[Any] | None = None,
+             state: str | Path | None = None) -> ScanSummary:
     """Scan `paths` with every applicable detector; alerts go to `store` and `alerts_out` (NDJSON).
+
+    Detectors with a stream state (lotl's per-host rarity) learn from the scan; with `state`, a folder,
+    each starts from `<state>/<kind>.json` when it exists and saves it there after the scan.
 
     `hooks` see every scored batch: objects with `start(store, job_id)`, `scored(kind, model_ref,
     events, scored, seconds, source)` and `close() -> notes`. The score-statistics hook of
@@ -297,6 +303,11 @@ def run_scan(paths: list[str | Path], store: str | Path | None = None, alerts_ou
     summary = ScanSummary(store=str(store or default_store_path()), alerts_file=str(alerts_out) if alerts_out else None)
     files = list(input_files(paths, summary))
     loaded = load_detectors(detectors, models, given, summary.notes)
+    stateful = [d for d in loaded if hasattr(d.detector, "load_state")]
+    if state is not None:
+        for det in stateful:
+            if (Path(state) / f"{det.kind}.json").exists():
+                det.detector.load_state(Path(state) / f"{det.kind}.json")
     for det in loaded:
         summary.detector(det.kind, det.ref).threshold = float(getattr(det.detector, "threshold_", float("nan")))
     with ExitStack() as stack:
@@ -317,6 +328,10 @@ def run_scan(paths: list[str | Path], store: str | Path | None = None, alerts_ou
             db.finish_job(job, summary.as_dict(), status="failed")
             raise
         scan.close_hooks()
+        if state is not None:
+            Path(state).mkdir(parents=True, exist_ok=True)
+            for det in stateful:
+                det.detector.save_state(Path(state) / f"{det.kind}.json")
         summary.job_id = job
         summary.seconds = round(time.perf_counter() - started, 3)
         db.finish_job(job, summary.as_dict())

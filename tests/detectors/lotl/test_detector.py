@@ -160,3 +160,16 @@ def test_score_state_carries_rarity_across_runs(small_detector: LotlDetector, tm
         run_score("lotl", [day1], tmp_path / "out3.csv", detector=LotlDetector.load(model), state=state)
     with pytest.raises(InputError, match="keeps no stream state"):
         run_score("dga", [day1], tmp_path / "out4.csv", state=state)
+
+
+def test_scan_learns_rarity_and_keeps_it_in_the_state_folder(small_detector: LotlDetector, tmp_path: Path) -> None:
+    """`nightjar scan --state DIR`: lotl's rarity learns from the scanned events and is saved as DIR/lotl.json;
+    the next scan starts from it."""
+    from nightjar.scoring.scan import run_scan
+
+    model = _saved(small_detector, tmp_path / "m")
+    day = tmp_path / "day.csv"
+    events(BENIGN * 10, host="H1").to_csv(day, index=False)
+    for k in (1, 2):
+        run_scan([day], store=tmp_path / "a.db", detectors=["lotl"], given={"lotl": LotlDetector.load(model)}, state=tmp_path / "state")
+        assert json.loads((tmp_path / "state" / "lotl.json").read_text())["host_events"]["h1"] == k * 10 * len(BENIGN)
