@@ -144,6 +144,9 @@ class MonitorReport:
                 "tripped": [str(c) for c in self.tripped], "ok": not self.tripped}
 
 
+CLOCK_SLACK = timedelta(minutes=5)
+
+
 def window(since: str | float, until: datetime | None = None) -> tuple[datetime, datetime]:
     """[start, end): `since` is a duration (seconds, `1d`, `6h`) before `until` (default now) or an ISO time."""
     from nightjar.ops.constraints import parse_duration
@@ -237,9 +240,11 @@ def build_report(store: Any, settings: Settings, since: str | float | None = Non
 
         registry = default_registry()
     start_dt, end_dt = window(settings["monitor.since"] if since is None else since, until)
-    start, end = stats.iso(start_dt), stats.iso(end_dt)
+    start = stats.iso(start_dt)
     db = store.db
-    report = MonitorReport(start, end, str(store.path))
+    report = MonitorReport(start, stats.iso(end_dt), str(store.path))
+    # a window that ends now also takes records stamped a little after now (a clock stepped back by NTP)
+    end = stats.iso(end_dt + CLOCK_SLACK) if until is None else stats.iso(end_dt)
     jobs = db.execute("SELECT id, status, started_at, inputs FROM job_runs WHERE started_at >= ? AND started_at < ?",
                       (start, end)).fetchall()
     report.jobs = len(jobs)
