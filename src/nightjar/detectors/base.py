@@ -55,14 +55,38 @@ class Detector:
         """A copy of `events` with `score`, `alert` and `reasons` added; rows keep their order."""
         raise NotImplementedError
 
+    #: the class of `model_` (`save(directory) -> list[Path]`, `load(directory)`) for detectors whose files
+    #: are that model, `detector.json` and what `save_extra` writes: `save` and `load` then need no override
+    model_class: ClassVar[Any] = None
+
     def save(self, directory: Path) -> list[Path]:
         """Write the fitted model as plain files into `directory`; returns the files written."""
-        raise NotImplementedError
+        if self.model_class is None:
+            raise NotImplementedError
+        self.check_fitted()  # type: ignore[attr-defined]
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = [*self.model_.save(directory), *self.save_extra(directory)]  # type: ignore[attr-defined]
+        return [*paths, self.save_settings(directory)]
+
+    def save_extra(self, directory: Path) -> list[Path]:
+        """Optional: files beside the model (lotl: its knowledge and rarity state)."""
+        return []
 
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read a model written by `save`."""
-        raise NotImplementedError
+        if cls.model_class is None:
+            raise NotImplementedError
+        det = cls.from_settings(directory)
+        det.model_ = cls.model_class.load(directory)  # type: ignore[attr-defined]
+        if hasattr(det, "num_threads"):
+            det.model_.params["num_threads"] = det.num_threads  # type: ignore[attr-defined]
+        det.load_extra(Path(directory))
+        return det
+
+    def load_extra(self, directory: Path) -> None:
+        """Optional: read what `save_extra` wrote."""
 
     def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
         """Optional: a few cheap numeric features per scored row, for feature-drift monitoring.

@@ -46,6 +46,7 @@ class DgaDetector(Detector):
     """
 
     kind: ClassVar[str] = "dga"
+    model_class: ClassVar[Any] = DgaModel  # files: the model, detector.json (base save/load)
     reads: ClassVar[tuple[str, ...]] = ("domain", "dns")
     summary_views: ClassVar[tuple[str, ...]] = ("hosts",)
     output_columns: ClassVar[tuple[str, ...]] = ("domain",)
@@ -155,18 +156,3 @@ class DgaDetector(Detector):
             length[ok], entropy[ok] = stats["length"], stats["entropy"]
         return {"label_length": length[codes], "label_entropy": entropy[codes]}
 
-    # --- files -----------------------------------------------------------------------------------
-    def save(self, directory: Path) -> list[Path]:
-        """Write the model files and `detector.json` (parameters and threshold)."""
-        self.check_fitted()
-        directory = Path(directory)
-        paths = self.model_.save(directory)
-        return [*paths, self.save_settings(directory)]
-
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        """Read a detector written by `save`."""
-        det = cls.from_settings(directory)
-        det.model_ = DgaModel.load(directory)
-        det.model_.params["num_threads"] = det.num_threads
-        return det

@@ -52,6 +52,7 @@ class LotlDetector(Detector):
     """
 
     kind: ClassVar[str] = "lotl"
+    model_class: ClassVar[Any] = LotlModel  # files: the model, knowledge, rarity, detector.json
     reads: ClassVar[tuple[str, ...]] = ("process",)
     output_columns: ClassVar[tuple[str, ...]] = OUTPUT_COLUMNS
     summary_views: ClassVar[tuple[str, ...]] = ("trees",)
@@ -260,20 +261,11 @@ class LotlDetector(Detector):
         return self.rarity_.save(path)
 
     # --- files -------------------------------------------------------------------------------------
-    def save(self, directory: Path) -> list[Path]:
-        """Write the model, the knowledge, the rarity state and `detector.json`."""
-        self.check_fitted()
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = [*self.model_.save(directory), self.knowledge_.save(directory), self.rarity_.save(directory)]
-        return [*paths, self.save_settings(directory)]
+    def save_extra(self, directory: Path) -> list[Path]:
+        """The knowledge (LOLBAS, keywords) and the rarity state, beside the model and `detector.json`."""
+        return [self.knowledge_.save(directory), self.rarity_.save(directory)]
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        """Read a detector written by `save`."""
-        det = cls.from_settings(directory)
-        det.model_ = LotlModel.load(directory)
-        det.model_.params["num_threads"] = det.num_threads
-        det.knowledge_ = Knowledge.load(directory)
-        det.rarity_ = RarityState.load(directory)
-        return det
+    def load_extra(self, directory: Path) -> None:
+        """Read what `save_extra` wrote."""
+        self.knowledge_ = Knowledge.load(directory)
+        self.rarity_ = RarityState.load(directory)

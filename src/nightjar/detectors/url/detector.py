@@ -64,6 +64,7 @@ class UrlDetector(Detector):
     """
 
     kind: ClassVar[str] = "url"
+    model_class: ClassVar[Any] = UrlModel  # files: the model, detector.json (base save/load)
     reads: ClassVar[tuple[str, ...]] = ("url", "http")
     output_columns: ClassVar[tuple[str, ...]] = ("url",)
     #: summary tables `nightjar score url ... --campaigns OUT` can write (see `summary_view`)
@@ -190,21 +191,6 @@ class UrlDetector(Detector):
 
         return campaigns(scored)
 
-    # --- files -----------------------------------------------------------------------------------
-    def save(self, directory: Path) -> list[Path]:
-        """Write the model files and `detector.json` (parameters and threshold)."""
-        self.check_fitted()
-        directory = Path(directory)
-        paths = self.model_.save(directory)
-        return [*paths, self.save_settings(directory)]
-
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        """Read a detector written by `save`."""
-        det = cls.from_settings(directory)
-        det.model_ = UrlModel.load(directory)
-        det.model_.params["num_threads"] = det.num_threads
-        return det
 
 
 def _take(p: Parsed, idx: np.ndarray) -> Parsed:
