@@ -24,8 +24,8 @@ def _hooks(detector: str) -> Any | None:
     """The `nightjar.detectors.<kind>.report` module when it provides `train_command` and `evaluate_command`.
 
     A detector plugs into `nightjar train|evaluate` by defining, in its report module,
-    `train_command(data, out, register, registry, threads, log)` and
-    `evaluate_command(model, data, out, threads, log)`.
+    `train_command(data, out, threads, log) -> model folder` and `evaluate_command(model, data, out, threads, log)`;
+    the command then writes the model's monitoring reference and registers it (`--register`) in one place.
     """
     import importlib
 
@@ -70,7 +70,7 @@ def train(
     """
     hooks = _hooks(detector)
     if hooks is not None:
-        hooks.train_command(data, out, register, registry, threads, _say)
+        _reference_and_register(detector, hooks.train_command(data, out, threads, _say), data, register, registry)
         return
     from nightjar.detectors.dga.report import evaluate_all
     from nightjar.detectors.dga.training import write_model
@@ -81,11 +81,21 @@ def train(
     manifest = write_model(det, out / "model", metrics=_manifest_metrics(summary))
     _figures(summary)
     _say(f"model: {manifest.parent}; report: {out / 'dga_evaluation.json'}, card: {out / 'dga_model_card.html'}")
+    _reference_and_register("dga", out / "model", data, register, registry)
+
+
+def _reference_and_register(kind: str, folder: Path, data: Path, register: bool, registry: Path | None) -> None:
+    """Write the model's monitoring reference (`reference.json`, listed in its manifest: the scores it gives
+    on the benign data it was validated on), then register it as a candidate when asked."""
+    from nightjar.ops.references import update_model
+
+    ref = update_model(folder, data)
+    _say(f"monitoring reference: {ref['n']:,} scores ({ref['source']})")
     if register:
         from nightjar.registry import Registry, default_registry
 
         reg = default_registry() if registry is None else Registry(registry)
-        registered = reg.register("dga", "dga", out / "model", alias="candidate", reason="nightjar train dga")
+        registered = reg.register(kind, kind, folder, alias="candidate", reason=f"nightjar train {kind}")
         _say(f"registered {registered.ref} as candidate")
 
 

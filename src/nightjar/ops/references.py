@@ -105,7 +105,8 @@ SCORERS: dict[str, Callable[[Any, Path], tuple[Scored, str]]] = {
 
 
 def update_model(folder: Path, data: Path) -> dict[str, Any]:
-    """Recompute the reference of the shipped model in `folder` and rewrite its manifest; returns a summary."""
+    """Recompute the reference of the model in `folder` (shipped, or just trained by `nightjar train`) and rewrite its
+    manifest; returns a summary."""
     from nightjar.detectors.base import detector_class
     from nightjar.registry.manifest import Manifest, check_files
 

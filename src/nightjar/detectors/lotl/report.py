@@ -169,8 +169,8 @@ def _print_figures(summary: dict[str, Any], log: Callable[[str], None]) -> None:
         f"{o['alerts_per_1000_background']:.2f} alerts per 1,000 background events")
 
 
-def train_command(data: Path, out: Path, register: bool, registry: Path | None, threads: int, log: Callable[[str], None]) -> None:
-    """Train the shipped recipe, evaluate it, write `out/model` with its manifest; optionally register a candidate."""
+def train_command(data: Path, out: Path, threads: int, log: Callable[[str], None]) -> Path:
+    """Train the shipped recipe, evaluate it and write `out/model` with its manifest; returns that folder."""
     from nightjar.detectors.lotl.training import train_detector, write_model
 
     log(f"training lotl on {data}")
@@ -182,12 +182,7 @@ def train_command(data: Path, out: Path, register: bool, registry: Path | None, 
     manifest = write_model(det, out / "model", metrics=json.loads(json.dumps(keep, default=float)))
     _print_figures(summary, log)
     log(f"model: {manifest.parent}; report: {out / 'lotl_evaluation.json'}, card: {out / 'lotl_model_card.html'}")
-    if register:
-        from nightjar.registry import Registry, default_registry
-
-        reg = default_registry() if registry is None else Registry(registry)
-        registered = reg.register("lotl", "lotl", out / "model", alias="candidate", reason="nightjar train lotl")
-        log(f"registered {registered.ref} as candidate")
+    return manifest.parent
 
 
 def evaluate_command(model: str | None, data: Path, out: Path, threads: int, log: Callable[[str], None]) -> None:

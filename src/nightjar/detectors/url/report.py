@@ -90,20 +90,14 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     ]
 
 
-def train_command(data: Path, out: Path, register: bool, registry: Path | None, threads: int, log: Any) -> Path:
-    """The `nightjar train url` hook: train, evaluate, write `out/model` and optionally register it as a candidate."""
+def train_command(data: Path, out: Path, threads: int, log: Any) -> Path:
+    """The `nightjar train url` hook: train, evaluate and write `out/model`; returns that folder."""
     log(f"training url on {data}")
     manifest, lines = train_and_report(Path(data), Path(out), num_threads=threads, log=log)
     for line in lines:
         log(line)
     log(f"model: {manifest.parent}; report: {Path(out) / 'url_evaluation.json'}, card: {Path(out) / 'url_model_card.html'}")
-    if register:
-        from nightjar.registry import Registry, default_registry
-
-        reg = default_registry() if registry is None else Registry(registry)
-        registered = reg.register("url", "url", Path(out) / "model", alias="candidate", reason="nightjar train url")
-        log(f"registered {registered.ref} as candidate")
-    return manifest
+    return Path(manifest.parent)
 
 
 def evaluate_command(model: str | None, data: Path, out: Path, threads: int, log: Any) -> list[str]:
