@@ -243,6 +243,14 @@ def test_ssh_sessions_without_a_login_are_not_a_channel() -> None:
     assert det.facts_["ssh"] == 4 * len(times)
 
 
+def _score_with_sni(conns: pd.DataFrame, sni: pa.Table) -> pd.DataFrame:
+    det = BeaconDetector().fit()
+    acc = det.aggregator()
+    acc.add("conn", pa.Table.from_pandas(conns, preserve_index=False))
+    acc.add("ssl", sni)
+    return det.finish(acc)
+
+
 def _fleet(n: int, name: str, dst: str = "13.107.0.") -> tuple[pd.DataFrame, pa.Table]:
     """`n` internal hosts polling one service every 5 min (two addresses), with its TLS server name."""
     times = np.arange(0, 86400, 300.0)
@@ -257,11 +265,7 @@ def test_a_destination_most_internal_hosts_poll_is_a_fleet_service() -> None:
     (x0.25) with the reason; the one host calling a rare destination on the same schedule still alerts."""
     conns, sni = _fleet(24, "outlook.office365.com")
     rare = _conns(np.arange(0, 86400, 300.0) + 7, "10.0.0.5", "198.51.100.7")
-    det = BeaconDetector().fit()
-    acc = det.aggregator()
-    acc.add("conn", pa.Table.from_pandas(pd.concat([conns, rare], ignore_index=True), preserve_index=False))
-    acc.add("ssl", sni)
-    out = det.finish(acc)
+    out = _score_with_sni(pd.concat([conns, rare], ignore_index=True), sni)
     fleet = out[(out["destination.domain"] == "outlook.office365.com") & (out["pair.kind"] == "address")]
     assert len(fleet) == 24 and not fleet["alert"].any()
     assert np.allclose(fleet["score"], 0.25 * fleet["score.beacon"], rtol=1e-3)
@@ -275,11 +279,7 @@ def test_ten_bots_calling_one_c2_are_not_a_fleet() -> None:
     to be a fleet service (`common_min_sources` 20): they all alert."""
     conns, sni = _fleet(10, "c2.example.net", "203.0.113.")
     quiet = pd.concat([_conns(np.array([0.0, 5000.0]), f"10.0.0.{i}", "198.51.100.9") for i in (11, 12)], ignore_index=True)
-    det = BeaconDetector().fit()
-    acc = det.aggregator()
-    acc.add("conn", pa.Table.from_pandas(pd.concat([conns, quiet], ignore_index=True), preserve_index=False))
-    acc.add("ssl", sni)
-    out = det.finish(acc)
+    out = _score_with_sni(pd.concat([conns, quiet], ignore_index=True), sni)
     bots = out[(out["destination.domain"] == "c2.example.net") & (out["pair.kind"] == "address")]
     assert len(bots) == 10 and bots["alert"].all() and (bots["prevalence"] > 0.8).all()
 
