@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +98,13 @@ def workstations(det: BeaconDetector, hosts: int, days: int = 3, seed: int = 3) 
     """False alerts per workstation-day on a generated lab (`nightjar.lab`): workstations with their own periodic
     services (telemetry, antivirus and EDR clouds, mail sync, push channels, update checks; lab/services.py), and
     the two planted C2 beacons, which must still alert."""
-    import json as _json
-    import tempfile
-
     from nightjar.lab.generate import generate_lab
     from nightjar.lab.world import LabConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         lab = generate_lab(Path(tmp), LabConfig(hosts=hosts, days=days, seed=seed))
         out = score_paths(det, [lab.telemetry / "zeek"])
-        truth = [a["entity"] for a in _json.loads(lab.truth_path.read_text())["attacks"] if a["detector"] == "beacon"]
+        truth = [a["entity"] for a in json.loads(lab.truth_path.read_text())["attacks"] if a["detector"] == "beacon"]
     planted = {(t["source.ip"], t["destination.domain"]) for t in truth} | {(t["source.ip"], t["destination.ip"]) for t in truth}
     alerts = out[out["alert"]]
     true = alerts.apply(lambda r: (r["source.ip"], r["destination.domain"]) in planted or (r["source.ip"], r["destination.ip"]) in planted, axis=1)

@@ -164,7 +164,7 @@ class PairAccumulator:
         self.names: list[pa.Table] = []  # (src, dst, port codes, name[, n]) from http Host and ssl SNI
         self.http_dst: list[np.ndarray] = []  # per batch: (address code * 65536 + port, requests), shape (2, k)
         self.dns: list[pa.Table] = []  # (client, address codes, name)
-        self.failed_logins: list[pa.Table] = []  # (src, dst, port, n): SSH logins that failed, per key
+        self.failed_logins: list[pa.Table] = []  # (src, dst, port[, n]): SSH sessions without a login
         self.counts = Counts()
         self._last_max = -(1 << 62)
         self._pending: dict[str, list[pa.Table]] = {}
@@ -334,7 +334,7 @@ class PairAccumulator:
         if ok.any():
             self.names.append(pa.table({"src": src[ok], "dst": dst[ok], "port": port[ok], "name": name.filter(pa.array(ok))}))
             if len(self.names) > 256:
-                self.names = [sum_names(self.names)]
+                self.names = [sum_counts(self.names, NAME_KEYS)]
 
     def _add_failed_logins(self, table: pa.Table) -> None:
         """Count SSH sessions that never logged in, per (source, destination, port).
@@ -356,9 +356,9 @@ class PairAccumulator:
         port = pc.fill_null(_col(sub, "destination.port", pa.int64()), -1).to_numpy(zero_copy_only=False)
         ok = (src >= 0) & (dst >= 0) & (port >= 0)
         if ok.any():
-            self.failed_logins.append(pa.table({"src": src[ok], "dst": dst[ok], "port": port[ok], "n": np.ones(int(ok.sum()), dtype=np.int64)}))
+            self.failed_logins.append(pa.table({"src": src[ok], "dst": dst[ok], "port": port[ok]}))
             if len(self.failed_logins) > 256:
-                self.failed_logins = [sum_counts(self.failed_logins)]
+                self.failed_logins = [sum_counts(self.failed_logins, PAIR_KEYS)]
 
     def _add_dns(self, table: pa.Table) -> None:
         if "dns.answers.data" not in table.column_names:
@@ -389,17 +389,15 @@ def http_requests(parts: list[np.ndarray]) -> np.ndarray:
     return np.stack([keys, np.bincount(inv, weights=both[1]).astype(np.int64)])
 
 
-def sum_names(parts: list[pa.Table]) -> pa.Table:
-    """Merge per-batch (src, dst, port, name[, n]) rows into counts per (src, dst, port, name)."""
+NAME_KEYS = ("src", "dst", "port", "name")
+PAIR_KEYS = ("src", "dst", "port")
+
+
+def sum_counts(parts: list[pa.Table], keys: tuple[str, ...]) -> pa.Table:
+    """Merge per-batch rows into one row per `keys` with the summed `n` (a row without `n` counts 1)."""
     parts = [p if "n" in p.column_names else p.append_column("n", pa.array(np.ones(p.num_rows, dtype=np.int64))) for p in parts]
-    return pa.concat_tables(parts).group_by(["src", "dst", "port", "name"]).aggregate([("n", "sum")]).rename_columns(
-        ["src", "dst", "port", "name", "n"])
-
-
-def sum_counts(parts: list[pa.Table]) -> pa.Table:
-    """Merge per-batch (src, dst, port, n) rows into one row per (src, dst, port)."""
-    summed = pa.concat_tables(parts).group_by(["src", "dst", "port"]).aggregate([("n", "sum")])
-    return pa.table({"src": summed["src"], "dst": summed["dst"], "port": summed["port"], "n": summed["n_sum"]})
+    summed = pa.concat_tables(parts).group_by(list(keys)).aggregate([("n", "sum")])
+    return pa.table({**{k: summed[k] for k in keys}, "n": summed["n_sum"]})
 
 
 def last_names(parts: list[pa.Table]) -> pa.Table:

@@ -19,8 +19,9 @@ from nightjar.detectors.beacon.pairs import (
     concat,
     http_requests,
     last_names,
+    NAME_KEYS,
+    PAIR_KEYS,
     sum_counts,
-    sum_names,
 )
 from nightjar.detectors.beacon.proxy import find_proxies
 
@@ -157,17 +158,20 @@ def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarra
 
 
 def _failed_logins(acc: PairAccumulator, addrs: np.ndarray, p_src: np.ndarray, p_dst: np.ndarray, port: np.ndarray) -> np.ndarray:
-    """Failed SSH logins (ssh.log) per address pair, joined on (source, destination, port)."""
-    out = np.zeros(len(p_src))
+    """SSH sessions without a login (ssh.log) per address pair, joined on (source, destination, port)."""
     if not acc.failed_logins:
-        return out
-    logins = sum_counts(acc.failed_logins)
-    n_addr = max(len(addrs), 1)
-    s, d = _dense(addrs, logins["src"].to_numpy()), _dense(addrs, logins["dst"].to_numpy())
-    ok = (s >= 0) & (d >= 0)
-    key = ((s * n_addr + d) * 65536 + logins["port"].to_numpy())[ok]
-    found = lookup(key, logins["n"].to_numpy()[ok], (p_src.astype(np.int64) * n_addr + p_dst) * 65536 + port)
+        return np.zeros(len(p_src))
+    logins = sum_counts(acc.failed_logins, PAIR_KEYS)
+    key, ok = _address_keys(addrs, logins["src"].to_numpy(), logins["dst"].to_numpy())
+    key = (key * 65536 + logins["port"].to_numpy())[ok]
+    found = lookup(key, logins["n"].to_numpy()[ok], (p_src.astype(np.int64) * max(len(addrs), 1) + p_dst) * 65536 + port)
     return np.where(found == None, 0.0, found).astype(np.float64)  # noqa: E711
+
+
+def _address_keys(addrs: np.ndarray, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(packed (source, destination) key over the dense address index, mask of rows whose two addresses are known)."""
+    s, d = _dense(addrs, src), _dense(addrs, dst)
+    return s * max(len(addrs), 1) + d, (s >= 0) & (d >= 0)
 
 
 def _dense(addrs: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -184,19 +188,17 @@ def _names(acc: PairAccumulator, addrs: np.ndarray, p_src: np.ndarray, p_dst: np
     out = np.full(len(p_src), None, dtype=object)
     pair_sd = p_src.astype(np.int64) * n_addr + p_dst
     if acc.names:
-        names = sum_names(acc.names).sort_by([("n", "descending")])
-        s, d = _dense(addrs, names["src"].to_numpy()), _dense(addrs, names["dst"].to_numpy())
-        ok = (s >= 0) & (d >= 0)
-        key = ((s * n_addr + d) * 65536 + names["port"].to_numpy())[ok]
+        names = sum_counts(acc.names, NAME_KEYS).sort_by([("n", "descending")])
+        key, ok = _address_keys(addrs, names["src"].to_numpy(), names["dst"].to_numpy())
+        key = (key * 65536 + names["port"].to_numpy())[ok]
         first = np.unique(key, return_index=True)[1]  # the most frequent name of each key (sorted by count)
         out = lookup(key[first], names["name"].to_numpy(zero_copy_only=False)[ok][first], pair_sd * 65536 + port)
     if acc.dns:
         dns = last_names(acc.dns)
-        s, d = _dense(addrs, dns["client"].to_numpy()), _dense(addrs, dns["address"].to_numpy())
-        ok = (s >= 0) & (d >= 0)
+        key, ok = _address_keys(addrs, dns["client"].to_numpy(), dns["address"].to_numpy())
         missing = np.flatnonzero(out == None)  # noqa: E711
         if len(missing) and ok.any():
-            out[missing] = lookup((s * n_addr + d)[ok], dns["name"].to_numpy(zero_copy_only=False)[ok], pair_sd[missing])
+            out[missing] = lookup(key[ok], dns["name"].to_numpy(zero_copy_only=False)[ok], pair_sd[missing])
     return out
 
 
