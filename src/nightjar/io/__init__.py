@@ -42,17 +42,20 @@ class Reading:
         self.skipped: list[tuple[str, str]] = []
 
     def __iter__(self) -> Iterator[Batch]:
-        explicit = {p.resolve() for p in self.paths if p.is_file()}
-        total = sum(_disk_size(p) for p in self.paths)
-        with progress.bar(total or None, "reading") if self.show_progress else _no_bar() as bar:
+        named = {p for p in self.paths if p.is_file()}
+        explicit = {p.resolve() for p in named}
+        show = self.show_progress
+        total = sum(_disk_size(p) for p in self.paths) if show else 0
+        with progress.bar(total or None, "reading") if show else _no_bar() as bar:
             current: Path | None = None
             for source in expand(self.paths):  # lazily: archives are read in one pass
                 if source.path != current:
-                    if current is not None:
+                    if current is not None and show:
                         bar.advance(current.stat().st_size, description=current.name)
                     current = source.path
-                yield from self._read_source(source, strict=bool(explicit) and source.member is None and source.path.resolve() in explicit)
-            if current is not None:
+                strict = source.member is None and (source.path in named or bool(explicit) and source.path.resolve() in explicit)
+                yield from self._read_source(source, strict=strict)
+            if current is not None and show:
                 bar.advance(current.stat().st_size, description=current.name)
 
     def _read_source(self, source: Source, strict: bool) -> Iterator[Batch]:
