@@ -13,12 +13,14 @@ from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
 from nightjar.detectors.lotl import features as F
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.model import LotlModel
+from nightjar.detectors.lotl.prepared import Prepared, combine, encode
 from nightjar.detectors.lotl.rarity import RarityState
 from nightjar.detectors.lotl.reasons import LOW, evidence_phrases, model_phrases
 from nightjar.errors import ConfigError, InputError, Location
 
 DETECTOR_FILE = "detector.json"
 TECHNIQUE = "threat.technique.id"
+CMD_KEY = ("name", "cmd", "exe", "ofn")  # what the command-line features depend on
 OUTPUT_COLUMNS = ("@timestamp", "host.name", "process.entity_id", "process.pid", "process.name",
                   "process.command_line", "process.parent.name")
 
@@ -27,7 +29,7 @@ OUTPUT_COLUMNS = ("@timestamp", "host.name", "process.entity_id", "process.pid",
 class Featurised:
     """Prepared events, and the features of their distinct rows (`codes` maps each event to its row)."""
 
-    prep: pd.DataFrame
+    prep: Prepared
     codes: np.ndarray
     first: np.ndarray  # index of one event per distinct row
     dense: np.ndarray
@@ -83,34 +85,31 @@ class LotlDetector(Detector):
         Telemetry repeats itself, so features, model scores and reasons are computed once per distinct row.
         """
         know = knowledge or self.knowledge_
-        prep = F.prepare(events, self.neutral_parents)
-        cmd_key = prep["name"] + "\0" + prep["cmd"] + "\0" + prep["exe"] + "\0" + prep["ofn"]
-        row_key = cmd_key + "\0" + prep["parent"] + "\0" + prep["grandparent"] + "\0" + prep["parent_exe"]
-        if self.context:
-            row_key = row_key + "\0" + prep["integrity"] + "\0" + prep["user"]
-        codes, row_uniques = pd.factorize(row_key)
-        first = np.full(len(row_uniques), -1, dtype=np.int64)
-        first[codes[::-1]] = np.arange(len(codes))[::-1]
-        rows = prep.iloc[first].reset_index(drop=True)
-        ccodes, cmd_uniques = pd.factorize(cmd_key.iloc[first])
+        prep = encode(events, self.neutral_parents)
+        c, v = prep.codes, prep.values
+        row_cols = [*CMD_KEY, "parent", "grandparent", "parent_exe", *(("integrity", "user") if self.context else ())]
+        codes, first = combine(*(c[k] for k in row_cols))
+        at = {k: c[k][first] for k in row_cols}
+        rows = pd.DataFrame({k: v[k][at[k]] for k in row_cols})
+        ccodes, cfirst = combine(*(at[k] for k in CMD_KEY))
         values, evid, toks = [], [], []
         cache = self._cache("_command_cache") if knowledge is None else {}
-        for key in cmd_uniques:
+        for name, cmd, exe, ofn in zip(*(rows[k].to_numpy()[cfirst] for k in CMD_KEY)):
+            key = f"{name}\0{cmd}\0{exe}\0{ofn}"
             hit = cache.get(key)
             if hit is None:
-                name, cmd, exe, ofn = key.split("\0")
-                v, ev = F.command_features(name, cmd, exe, ofn, know)
-                hit = cache[key] = (v, ev, F.tokens(cmd))
+                v_, ev = F.command_features(name, cmd, exe, ofn, know)
+                hit = cache[key] = (v_, ev, F.tokens(cmd))
             values.append(hit[0])
             evid.append(hit[1])
             toks.append(hit[2])
-        per = np.asarray(values, dtype=np.float64).reshape(len(cmd_uniques), len(F.NUMERIC))[ccodes]
+        per = np.asarray(values, dtype=np.float64).reshape(len(cfirst), len(F.NUMERIC))[ccodes]
         parts = {**F.relation_features(rows), **(F.context_features(rows) if self.context else {})}
         dense = np.column_stack([per, *parts.values()]) if len(rows) else np.zeros((0, len(F.NUMERIC) + len(parts)))
-        tokens = F.event_tokens(rows, [toks[c] for c in ccodes], self.parent_tokens)
-        usable = ((prep["cmd"] != "") | (prep["exe"] != "")).to_numpy()
-        return Featurised(prep, codes, first, dense, [*F.NUMERIC, *parts], tokens, [evid[c] for c in ccodes], usable,
-                          np.asarray(row_uniques, dtype=object))
+        tokens = F.event_tokens(rows, [toks[k] for k in ccodes], self.parent_tokens)
+        usable = ((v["cmd"] != "")[c["cmd"]] | (v["exe"] != "")[c["exe"]])
+        keys = np.array(["\0".join(r) for r in zip(*(rows[k].to_numpy() for k in row_cols))], dtype=object)
+        return Featurised(prep, codes, first, dense, [*F.NUMERIC, *parts], tokens, [evid[k] for k in ccodes], usable, keys)
 
     def _cache(self, name: str, limit: int = 50_000) -> dict:
         """A per-detector memo of distinct rows (telemetry repeats across batches), emptied past `limit`."""
@@ -197,9 +196,9 @@ class LotlDetector(Detector):
         contrib = self.model_.contributions(x[alerted]) if len(alerted) else np.zeros((0, x.shape[1]))
         where = {int(r): k for k, r in enumerate(alerted)}
         names = self.model_.feature_names
-        p = f.prep.iloc[f.first[rows]] if len(rows) else f.prep.iloc[:0]
+        at = f.first[rows]
         words_of: dict[int, tuple[list[str], list[str]]] = {}
-        for r, name, parent, gparent, exe in zip(rows, p["name"], p["parent"], p["grandparent"], p["exe"]):
+        for r, name, parent, gparent, exe in zip(rows, *(f.prep.values[k][f.prep.codes[k][at]] for k in ("name", "parent", "grandparent", "exe"))):
             if (memo_key, f.keys[r]) in memo:
                 words_of[int(r)] = memo[(memo_key, f.keys[r])]
                 continue
@@ -247,7 +246,7 @@ class LotlDetector(Detector):
     def observe(self, events: pd.DataFrame) -> None:
         """Learn the events into the rarity state (the stream learning of rarity.py)."""
         self.check_fitted()
-        self.rarity_.observe(F.prepare(events, self.neutral_parents))
+        self.rarity_.observe(encode(events, self.neutral_parents))
 
     def load_state(self, path: Path) -> None:
         """Start from the rarity state saved at `path` by `save_state` (per-host counts of earlier runs)."""

@@ -13,19 +13,34 @@ import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from nightjar.detectors.lotl.features import normalise
+from nightjar.detectors.lotl.prepared import Prepared, combine, lower, recode
 
 RARITY_FILE = "lotl_rarity.json"
 
 
+@lru_cache(maxsize=1 << 16)
 def template_key(cmd: str) -> int:
     """A 32-bit key of the command-line template."""
     return zlib.crc32(normalise(cmd)[:2048].encode("utf-8", "replace"))
+
+
+@dataclass
+class _Keys:
+    """Per event: codes of the host (lower case), the "parent>child" pair and the template; their distinct values."""
+
+    host: np.ndarray
+    pair: np.ndarray
+    temp: np.ndarray
+    hosts: np.ndarray
+    pairs: np.ndarray
+    temps: np.ndarray
 
 
 @dataclass
@@ -40,44 +55,65 @@ class RarityState:
     templates: Counter = field(default_factory=Counter)  # (host, template key) -> count
     pair_hosts: dict[str, set] = field(default_factory=dict)  # "parent>child" -> hosts
 
-    def _keys(self, prep: pd.DataFrame) -> tuple[list[str], list[str], list[int]]:
-        hosts = prep["host"].str.lower().tolist()
-        pairs = (prep["parent"] + ">" + prep["name"]).tolist()
-        codes, uniques = pd.factorize(prep["cmd"])
-        keys = np.asarray([template_key(c) for c in uniques], dtype=np.int64)
-        return hosts, pairs, keys[codes].tolist() if len(codes) else []
+    def _keys(self, prep: Prepared | pd.DataFrame) -> _Keys:
+        if isinstance(prep, pd.DataFrame):
+            prep = Prepared.from_frame(prep)
+        c, v = prep.codes, prep.values
+        host, hosts = recode(c["host"], lower(v["host"]))
+        both, first = combine(c["parent"], c["name"])
+        pair, pairs = recode(both, v["parent"][c["parent"][first]] + ">" + v["name"][c["name"][first]])
+        temp, temps = recode(c["cmd"], np.array([template_key(cmd) for cmd in v["cmd"]], dtype=np.int64))
+        return _Keys(host, pair, temp, hosts, pairs, temps)
 
-    def observe(self, prep: pd.DataFrame) -> None:
-        """Add prepared events (see features.prepare) to the counts."""
-        hosts, pairs, temps = self._keys(prep)
-        self.host_events.update(hosts)
-        self.pairs.update(zip(hosts, pairs))
-        self.templates.update(zip(hosts, temps))
-        for h, p in zip(hosts, pairs):
+    def observe(self, prep: Prepared | pd.DataFrame) -> None:
+        """Add prepared events (see prepared.encode or features.prepare) to the counts.
+
+        Keys are added in the order the events first show them, as counting event by event would.
+        """
+        k = self._keys(prep)
+        for counts, columns in ((self.host_events, ((k.host, k.hosts),)), (self.pairs, ((k.host, k.hosts), (k.pair, k.pairs))),
+                                (self.templates, ((k.host, k.hosts), (k.temp, k.temps)))):
+            codes, first = combine(*(code for code, _ in columns))
+            seen = np.bincount(codes, minlength=len(first)).tolist()
+            names = [values[code[first]] for code, values in columns]
+            counts.update(dict(zip(names[0] if len(names) == 1 else zip(*names), seen)))
+        _, first = combine(k.host, k.pair)
+        for h, p in zip(k.hosts[k.host[first]], k.pairs[k.pair[first]]):
             self.pair_hosts.setdefault(p, set()).add(h)
 
-    def rarity(self, prep: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-        """(rarity in 0..1, words) per event, judged against the counts plus these events (state unchanged)."""
-        hosts, pairs, temps = self._keys(prep)
-        batch_hosts, batch_pairs, batch_temps = Counter(hosts), Counter(zip(hosts, pairs)), Counter(zip(hosts, temps))
-        fleet: dict[str, set] = {}
-        for h, p in zip(hosts, pairs):
-            fleet.setdefault(p, set()).add(h)
-        out = np.zeros(len(hosts))
-        words = [""] * len(hosts)
-        for i, (h, p, t) in enumerate(zip(hosts, pairs, temps)):
-            if self.host_events[h] + batch_hosts[h] < self.min_history:
+    def rarity(self, prep: Prepared | pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """(rarity in 0..1, words) per event, judged against the counts plus these events (state unchanged).
+
+        Everything depends on the event's (host, pair, template) only: judged once per distinct triple.
+        """
+        k = self._keys(prep)
+        batch_hosts = np.bincount(k.host, minlength=len(k.hosts))
+        host_pair, hp_first = combine(k.host, k.pair)
+        host_temp, _ = combine(k.host, k.temp)
+        batch_pairs, batch_temps = np.bincount(host_pair), np.bincount(host_temp)
+        fleet: dict[int, set] = {}
+        for h, p in zip(k.host[hp_first], k.pair[hp_first]):
+            fleet.setdefault(int(p), set()).add(k.hosts[h])
+        triple, first = combine(host_pair, host_temp)
+        out = np.zeros(len(first))
+        words = [""] * len(first)
+        n_hosts: dict[int, int] = {}
+        for j, i in enumerate(first.tolist()):
+            h, p = k.hosts[k.host[i]], k.pairs[k.pair[i]]
+            if self.host_events[h] + batch_hosts[k.host[i]] < self.min_history:
                 continue
-            n_hosts = len(self.pair_hosts.get(p, set()) | fleet[p])
-            rare_pair = self.pairs[(h, p)] + batch_pairs[(h, p)] <= self.max_count and n_hosts <= self.max_hosts
-            rare_temp = self.templates[(h, t)] + batch_temps[(h, t)] <= self.max_count
-            out[i] = 0.5 * rare_pair + 0.5 * rare_temp
+            if int(k.pair[i]) not in n_hosts:
+                n_hosts[int(k.pair[i])] = len(self.pair_hosts.get(p, set()) | fleet[int(k.pair[i])])
+            rare_pair = (self.pairs[(h, p)] + batch_pairs[host_pair[i]] <= self.max_count
+                         and n_hosts[int(k.pair[i])] <= self.max_hosts)
+            rare_temp = self.templates[(h, k.temps[k.temp[i]])] + batch_temps[host_temp[i]] <= self.max_count
+            out[j] = 0.5 * rare_pair + 0.5 * rare_temp
             parent, child = p.split(">", 1)
             if rare_pair:
-                words[i] = f"rare parent {parent or '(none)'} for {child} on this host"
+                words[j] = f"rare parent {parent or '(none)'} for {child} on this host"
             elif rare_temp:
-                words[i] = f"command line new for {child} on this host"
-        return out, words
+                words[j] = f"command line new for {child} on this host"
+        return out[triple], [words[j] for j in triple.tolist()]
 
     # --- files -------------------------------------------------------------------------------
     def to_dict(self) -> dict:

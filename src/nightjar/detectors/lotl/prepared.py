@@ -1,0 +1,128 @@
+"""Prepared events kept factorised: `features.prepare`, applied once per distinct value.
+
+Process telemetry repeats itself: a batch of 100k events holds a few thousand distinct names,
+command lines and hosts. `encode` applies prepare's rules (names from the executable when missing,
+lower case, the grandparent from the parent's own event, neutral parents blanked) to each column's
+distinct values and keeps an integer code per event, so distinct rows, keys and rarity counts are
+built from integers. Within a column, equal strings have equal codes. `column(key)` gives the
+strings, `frame()` the table `prepare` gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nightjar.detectors.lotl.features import COLUMNS, _basename
+
+
+@dataclass
+class Prepared:
+    """Per column of `features.prepare`: a code per event and the distinct strings the codes point to."""
+
+    codes: dict[str, np.ndarray]
+    values: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.codes.values()))) if self.codes else 0
+
+    def column(self, key: str) -> np.ndarray:
+        """The prepared strings of `key`, one per event."""
+        return self.values[key][self.codes[key]]
+
+    def frame(self) -> pd.DataFrame:
+        """The table `features.prepare` returns for the same events."""
+        return pd.DataFrame({key: self.column(key) for key in self.codes})
+
+    @classmethod
+    def from_frame(cls, prep: pd.DataFrame) -> Prepared:
+        """Factorise a table returned by `features.prepare`."""
+        codes, values = {}, {}
+        for key in prep.columns:
+            codes[key], values[key] = factorise(prep[key].to_numpy(dtype=object))
+        return cls(codes, values)
+
+
+def factorise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an array of strings, in order of first appearance."""
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def recode(codes: np.ndarray, strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into `strings` (which may repeat) as codes into its distinct strings."""
+    inner, uniques = factorise(strings)
+    return inner[codes] if len(codes) else codes, uniques
+
+
+def combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code, index of first event) per distinct tuple of the given code columns, in order of first appearance."""
+    key = codes[0]
+    for more in codes[1:]:
+        key, _ = pd.factorize(key * (int(more.max(initial=0)) + 1) + more)
+        key = key.astype(np.int64, copy=False)
+    out, _ = pd.factorize(key)
+    out = out.astype(np.int64, copy=False)
+    first = np.full(int(out.max(initial=-1)) + 1, len(out), dtype=np.int64)
+    np.minimum.at(first, out, np.arange(len(out)))
+    return out, first
+
+
+def lower(strings: np.ndarray) -> np.ndarray:
+    """Lower case exactly as `prepare` does it (pandas' string `.str.lower()`)."""
+    return pd.Series(strings, dtype=object).astype("str").str.lower().to_numpy(dtype=object) if len(strings) else strings
+
+
+def _raw(events: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values of one ECS column as `features._column` reads it ("" for missing and "-")."""
+    if column not in events.columns:
+        return np.zeros(len(events), dtype=np.int64), np.array([""], dtype=object)
+    series = events[column]
+    if not isinstance(series.dtype, pd.StringDtype):
+        series = series.astype("string")
+    codes, uniques = pd.factorize(series)
+    strings = np.append(np.asarray(uniques, dtype=object), "")
+    strings[strings == "-"] = ""
+    codes = codes.astype(np.int64, copy=False)
+    codes[codes < 0] = len(strings) - 1
+    return recode(codes, strings)
+
+
+def _with_empty(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """`values` with "" among them, and the code of ""."""
+    hit = np.flatnonzero(values == "")
+    if len(hit):
+        return codes, values, int(hit[0])
+    return codes, np.append(values, ""), len(values)
+
+
+def encode(events: pd.DataFrame, neutral_parents: tuple[str, ...] = ()) -> Prepared:
+    """`features.prepare(events, neutral_parents)`, factorised (see the module docstring)."""
+    codes, values = {}, {}
+    for key, col in COLUMNS.items():
+        codes[key], values[key] = _raw(events, col)
+    for key, path_key in (("name", "exe"), ("parent", "parent_exe")):
+        own, path = codes[key], codes[path_key]
+        missing = (values[key] == "")[own]
+        bases = np.array([_basename(p) for p in values[path_key]], dtype=object)
+        joined = np.where(missing, len(values[key]) + path, own)
+        codes[key], values[key] = recode(joined, lower(np.concatenate([values[key], bases])))
+    parent, parents = codes["parent"], values["parent"]
+    # grandparent: the parent of the (last) event whose id is this event's parent id
+    last = np.full(len(values["id"]), -1, dtype=np.int64)
+    np.maximum.at(last, codes["id"], np.arange(len(parent)))
+    parent, parents, empty = _with_empty(parent, parents)
+    by_id = {v: int(parent[last[k]]) for k, v in enumerate(values["id"]) if v != "" and last[k] >= 0}
+    grand_of = np.array([by_id.get(v, empty) for v in values["parent_id"]], dtype=np.int64)
+    grand = grand_of[codes["parent_id"]] if len(parent) else parent
+    if neutral_parents:
+        parents = np.where(np.isin(parents, list(neutral_parents)), "", parents).astype(object)
+    codes["parent"], values["parent"] = recode(parent, parents)
+    codes["grandparent"], values["grandparent"] = recode(grand, parents)
+    no_parent = (values["parent"] == "")[codes["parent"]]
+    pexe, pexes, empty = _with_empty(codes["parent_exe"], values["parent_exe"])
+    codes["parent_exe"], values["parent_exe"] = recode(np.where(no_parent, empty, pexe), pexes)
+    order = [*COLUMNS, "grandparent"]
+    return Prepared({k: codes[k] for k in order}, {k: values[k] for k in order})
