@@ -25,6 +25,7 @@ from nightjar.detectors.dga import features as F
 from nightjar.detectors.dga.detector import threshold_at_fpr
 from nightjar.detectors.dga.model import DgaModel
 from nightjar.detectors.dga.names import split_names
+from nightjar.detectors.dga.synthetic import synthetic_names
 from nightjar.detectors.dga.training import PER_FAMILY, SEED, VET_RANK
 
 FPRS = (1e-2, 1e-3, 1e-4)
@@ -82,10 +83,15 @@ def fit_fold(c: Corpus, exclude: str | None, seed: int = SEED, num_threads: int 
     """A model trained without family `exclude` (None = every family)."""
     btrain = c.benign[(c.benign["role"] == "benign_train") & ~c.benign["val"]].drop_duplicates("label")["label"].to_numpy(dtype=object)
     dga = c.dga[(c.dga["family"] != exclude) & ~c.dga["test"]].drop_duplicates("label")
+    params = {"num_threads": num_threads, "family_balanced": True, "synthetic": True, **(params or {})}
+    if params.get("synthetic"):  # generic random-string positives (synthetic.py), the same in every fold
+        # never a benign training label, nor any DGA name (a held-out family's test names included)
+        taken = set(c.benign.loc[c.benign["role"] == "benign_train", "label"]) | set(c.dga["label"])
+        syn, fam = synthetic_names(taken, seed=seed)
+        dga = pd.concat([dga, pd.DataFrame({"label": syn, "family": fam})], ignore_index=True)
     d = dga["label"].to_numpy(dtype=object)
     labels = np.concatenate([btrain, d])
     y = np.r_[np.zeros(len(btrain), bool), np.ones(len(d), bool)]
-    params = {"num_threads": num_threads, "family_balanced": True, **(params or {})}
     weight = None
     if params.get("family_balanced"):
         per = dga["family"].map(1.0 / dga["family"].value_counts()).to_numpy(dtype=np.float64)

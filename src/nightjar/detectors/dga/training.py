@@ -13,6 +13,7 @@ from nightjar.detectors.dga import corpus
 from nightjar.detectors.dga import features as F
 from nightjar.detectors.dga.detector import DgaDetector, threshold_at_fpr
 from nightjar.detectors.dga.model import DgaModel
+from nightjar.detectors.dga.synthetic import RECIPE
 
 PER_FAMILY = 6000  # cap per DGA family (generated families have 100k near-identical names)
 SEED = 0
@@ -43,5 +44,6 @@ def write_model(det: DgaDetector, out: Path, metrics: dict | None = None, name: 
         feature_schema={"input": "domain or dns.question.name", "scored": "registered-domain label", "features": det.model_.feature_names},
         metrics={"validation": det.validation_, **(metrics or {})},
         params={"per_family": PER_FAMILY, "model": det.model_.kind,
-                "benign_vetting": f"top {VET_RANK} of its list or in >= 2 of Majestic/Alexa/Tranco"},
+                "benign_vetting": f"top {VET_RANK} of its list or in >= 2 of Majestic/Alexa/Tranco",
+                "synthetic_positives": [{"alphabet": k, "names": n, "lengths": [lo, hi]} for k, n, lo, hi in RECIPE]},
     )
