@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nightjar.errors import InputError
+from nightjar.io.csv_writer import csv_chunks
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -36,17 +37,33 @@ def write_table(table: pd.DataFrame | pa.Table, out: str | Path) -> str:
     if str(out) != "-":
         Path(out).parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        if str(out) == "-":
-            frame.to_csv(sys.stdout, index=False, na_rep="", lineterminator="\n")
-            sys.stdout.flush()
-        else:
-            frame.to_csv(out, index=False, na_rep="", lineterminator="\n")
+        _write_csv(frame, out)
     elif fmt == "jsonl":
         _write_jsonl(frame, Path(out))
     else:
         arrow = table if isinstance(table, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
         pq.write_table(arrow, out)
     return fmt
+
+
+def _write_csv(frame: pd.DataFrame, out: str | Path) -> None:
+    """What `frame.to_csv(out, index=False, na_rep="", lineterminator="\\n")` writes, through csv_writer when it can."""
+    pieces = csv_chunks(frame)
+    if pieces is None:
+        if str(out) == "-":
+            frame.to_csv(sys.stdout, index=False, na_rep="", lineterminator="\n")
+            sys.stdout.flush()
+        else:
+            frame.to_csv(out, index=False, na_rep="", lineterminator="\n")
+        return
+    if str(out) == "-":
+        for piece in pieces:
+            sys.stdout.write(bytes(piece).decode("utf-8"))
+        sys.stdout.flush()
+        return
+    with open(out, "wb") as fh:
+        for piece in pieces:
+            fh.write(piece)
 
 
 def _write_jsonl(frame: pd.DataFrame, out: Path) -> None:
