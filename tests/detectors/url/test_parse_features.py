@@ -89,7 +89,22 @@ def test_brand_near_misses() -> None:
     assert BRANDS.near("pyapal") == "paypal"
     assert BRANDS.near("paypal") is None
     assert BRANDS.near("weather") is None
-    assert BRANDS.host_matches("login", "paypal", "paypal.com") == (None, None, None)
+    assert BRANDS.host_matches("login", "paypal", "paypal.com") == (None, None, None, None)
+
+
+def test_long_brands_match_at_two_edits_and_suffix_swaps_are_flagged() -> None:
+    index = BrandIndex(["paypal", "steamcommunity"], {"paypal.com", "steamcommunity.com"})
+    assert index.near("stearncommunty") == "steamcommunity"  # rn for m and a dropped letter
+    assert index.near("steamcomunnity") == "steamcommunity"
+    assert index.near("pypl") is None  # short brands: one edit only
+    assert index.near("steamcomnnunitty") is None  # three edits
+    assert index.suffix_swap("paypal", "paypal.com.ge") == "paypal"
+    assert index.suffix_swap("paypal", "paypal.com") is None
+    x, parts = F.host_table(["paypal.com.ge", "paypal.com", "mail._domainkey.shop.com.au"], index)
+    f = {name: x[:, i] for i, name in enumerate(F.HOST_FEATURES)}
+    assert f["suffix_swap"].tolist() == [1, 0, 0]
+    assert f["host_underscore"].tolist() == [0, 0, 1]
+    assert index.host_matches("", "paypal", "paypal.com.ge")[3] == "paypal"
 
 
 def test_build_brands_keeps_brands_that_phishing_carries() -> None:

@@ -5,7 +5,10 @@ domains, at least 5 characters) and kept to the names that training phishing URL
 outside the brand's own domains more often than training benign URLs do (`build_brands`). A brand's
 own domains are every popular registered domain whose label contains it (paypal.com, paypal.de,
 microsoftonline.com), so they never count as impersonation. Near misses: one edit (insert, delete,
-substitute, swap via the deletion neighbourhood) or digit-for-letter swaps (`paypa1`, `g00gle`, `rn`→`m`).
+substitute, swap via the deletion neighbourhood) or digit-for-letter swaps (`paypa1`, `g00gle`, `rn`→`m`);
+for brands of LONG_BRAND letters or more also two edits (`steamcommmuty`), by Levenshtein distance
+(rapidfuzz). A brand's exact name as the label of a registered domain that is not its own
+(`roblox.com.ge`, `paypal.help`) is a suffix swap (`suffix_swap`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
 MIN_BRAND = 5
+LONG_BRAND = 10  # brands this long also match at two edits
 # top-list labels that are words or hosting platforms, not brands a phisher imitates
 NOT_BRANDS = frozenset({
     "example", "pages", "remove", "force", "workers", "login", "secure", "account", "update", "online", "service", "support",
@@ -56,6 +63,8 @@ class BrandIndex:
         # one edit leaves either the first two or the last two characters of a brand (>= 5 letters) intact
         self._heads = {b[:2] for b in ordered}
         self._tails = {b[-2:] for b in ordered}
+        self._max_len = max(map(len, ordered), default=0)
+        self._long = [b for b in ordered if len(b) >= LONG_BRAND]
         for b in ordered:
             for d in deletions(b):
                 if len(d) >= MIN_BRAND - 1:
@@ -88,16 +97,21 @@ class BrandIndex:
         plain = unleet(token)
         if plain != token and plain in self._set:
             return plain
-        if len(token) > 40 or (token[:2] not in self._heads and token[-2:] not in self._tails):
+        if len(token) > self._max_len + 2:
             return None
-        if token in self._near:  # one insertion into the token makes a brand
-            return self._near[token]
-        for d in deletions(token):
-            if d in self._set:  # one extra character
-                return d
-            hit = self._near.get(d)  # one substitution or adjacent swap
-            if hit is not None and abs(len(hit) - len(token)) <= 1 and hit != token:
-                return hit
+        if token[:2] in self._heads or token[-2:] in self._tails:
+            if token in self._near:  # one insertion into the token makes a brand
+                return self._near[token]
+            for d in deletions(token):
+                if d in self._set:  # one extra character
+                    return d
+                hit = self._near.get(d)  # one substitution or adjacent swap
+                if hit is not None and abs(len(hit) - len(token)) <= 1 and hit != token:
+                    return hit
+        if self._long and len(plain) >= LONG_BRAND - 2:  # two edits of a long brand, look-alikes undone
+            best = process.extractOne(plain, self._long, scorer=Levenshtein.distance, score_cutoff=2)
+            if best is not None:
+                return best[0]
         return None
 
     def near_host(self, subdomain: str, label: str) -> str | None:
@@ -107,13 +121,17 @@ class BrandIndex:
                 return hit
         return None
 
-    def host_matches(self, subdomain: str, label: str, registered: str) -> tuple[str | None, str | None, str | None]:
-        """(brand in the subdomain, brand inside the registered label, near-miss brand) for one host."""
+    def suffix_swap(self, label: str, registered: str) -> str | None:
+        """The brand whose exact name is the label of `registered`, a domain not its own (`roblox.com.ge`), or None."""
+        return label if label in self._set and registered not in self.own_domains else None
+
+    def host_matches(self, subdomain: str, label: str, registered: str) -> tuple[str | None, str | None, str | None, str | None]:
+        """(brand in the subdomain, brand inside the registered label, near-miss brand, suffix-swapped brand) for one host."""
         if registered in self.own_domains:
-            return None, None, None
+            return None, None, None, None
         in_sub = self.find(subdomain) if subdomain else None
         in_label = self.find(label) if label and label not in self._set else None
-        return in_sub, in_label, self.near_host(subdomain, label)
+        return in_sub, in_label, self.near_host(subdomain, label), self.suffix_swap(label, registered)
 
     def to_dict(self) -> dict[str, list[str]]:
         """JSON-ready."""

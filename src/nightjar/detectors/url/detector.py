@@ -71,9 +71,10 @@ class UrlDetector(Detector):
     summary_views: ClassVar[tuple[str, ...]] = ("campaigns",)
 
     def __init__(self, model_kind: str = "lgbm", n_trees: int = 200, buckets: int = 1 << 16, target_fpr: float = 1e-2,
-                 seed: int = 0, num_threads: int = 1, explain_above: float = 0.3) -> None:
+                 seed: int = 0, num_threads: int = 1, explain_above: float = 0.3, learning_rate: float = 0.06) -> None:
         self.model_kind = model_kind
         self.n_trees = n_trees
+        self.learning_rate = learning_rate
         self.buckets = buckets
         self.target_fpr = target_fpr
         self.seed = seed
@@ -106,7 +107,7 @@ class UrlDetector(Detector):
         weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
         texts = F.gram_text(parsed).filter(pa.array(ok))
         model = UrlModel(kind=self.model_kind, buckets=self.buckets, brands=brands,
-                         params={"n_trees": self.n_trees, "num_threads": self.num_threads})
+                         params={"n_trees": self.n_trees, "learning_rate": self.learning_rate, "num_threads": self.num_threads})
         model.fit(x[ok], texts, y[ok], groups[ok], weight[ok], seed=self.seed)
         self.model_ = model
         self.threshold_ = 0.5

@@ -45,7 +45,7 @@ PAGE_EXT = ("php", "html", "htm", "asp", "aspx", "jsp", "cgi")
 
 HOST_FEATURES = ("host_len", "host_labels", "sub_depth", "host_hyphens", "host_digits", "label_len", "host_entropy",
                  "is_ip", "punycode", "mixed_script", "free_hosting", "shortener", "brand_in_sub", "brand_in_label",
-                 "brand_near", "host_words", "suffix_len")
+                 "brand_near", "host_words", "suffix_len", "suffix_swap", "host_underscore")
 URL_FEATURES = ("path_len", "query_len", "fragment_len", "path_depth", "path_dslash", "pct_valid", "pct_invalid", "params",
                 "path_digit_share", "hex_run", "long_token", "email_in_url", "url_in_query", "path_words", "brand_in_path",
                 "ext_page", "ext_binary", "ext_php", "userinfo", "port", "tilde", "path_upper_share", "dots_in_path")
@@ -112,7 +112,8 @@ def host_table(hosts: list[str], brands: BrandIndex) -> tuple[np.ndarray, dict[s
     sub_a, label_a, reg_a = pa.array(sub, pa.string()), pa.array(label, pa.string()), pa.array(reg, pa.string())
     own = _mask_np(pc.is_in(reg_a, pa.array(sorted(brands.own_domains), pa.string())))
     brand_re = brands.path_regex
-    in_label = _has(label_a, brand_re) * ~_mask_np(pc.is_in(label_a, pa.array(sorted(brands.brands), pa.string())))
+    exact = _mask_np(pc.is_in(label_a, pa.array(sorted(brands.brands), pa.string())))
+    in_label = _has(label_a, brand_re) * ~exact
     near = np.zeros(n)
     for i in range(n):
         if not is_ip[i] and not own[i]:
@@ -128,6 +129,7 @@ def host_table(hosts: list[str], brands: BrandIndex) -> tuple[np.ndarray, dict[s
         "brand_in_sub": _has(sub_a, brand_re) * ~own, "brand_in_label": in_label * ~own, "brand_near": near * ~own,
         "host_words": _num(pc.count_substring_regex(pc.binary_join_element_wise(sub_a, label_a, "."), _WORDS_RE)),
         "suffix_len": _num(pc.utf8_length(pa.array(suf, pa.string()))),
+        "suffix_swap": (exact & ~own).astype(np.float64), "host_underscore": _has(arr, "_"),
     }
     for c in HOST_FEATURES:
         cols[c] = np.where(is_ip.astype(bool), 0.0, cols[c]) if c not in ("host_len", "host_labels", "host_digits", "host_entropy", "is_ip") else cols[c]

@@ -27,8 +27,8 @@ NGRAMS = (3, 4, 5)
 MODEL_FILE, LGBM_FILE = "url_model.json", "lgbm.txt"
 
 
-def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, bucket, norm) of hashed byte n-grams of each text; `norm[row]` = 1/sqrt(n-grams in the row) is each entry's value.
+def _gram_buckets(texts: pa.Array, buckets: int) -> tuple[int, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """(rows, n-grams per row, [(row, bucket) for each n in NGRAMS]) of the hashed byte n-grams of each text.
 
     `buckets` must be a power of two (the bucket is the top bits of a multiplicative hash).
     """
@@ -43,7 +43,7 @@ def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray
     lengths = np.diff(offsets)
     row_of = np.repeat(np.arange(n, dtype=np.int32), lengths)
     room = np.repeat((offsets[1:] - start).astype(np.int32), lengths) - np.arange(len(flat), dtype=np.int32)  # bytes left in the row
-    rows, cols = [], []
+    out = []
     h = flat.copy()
     shift = np.uint32(32 - int(np.log2(buckets)))
     for k in range(2, max(NGRAMS) + 1):  # h[i] becomes the (32-bit FNV-style) hash of the k bytes starting at i
@@ -53,12 +53,22 @@ def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray
         h = (h[:m] * np.uint32(16777619)) ^ flat[k - 1:k - 1 + m]
         if k in NGRAMS:
             ok = room[:m] >= k
-            rows.append(row_of[:m][ok])
-            cols.append(((h[ok] + np.uint32(k)) * np.uint32(0x9E3779B1)) >> shift)
-    if not rows:
+            out.append((row_of[:m][ok], ((h[ok] + np.uint32(k)) * np.uint32(0x9E3779B1)) >> shift))
+    count = sum(np.maximum(lengths - k + 1, 0) for k in NGRAMS) if n else np.zeros(0, np.int64)
+    return n, np.asarray(count), out
+
+
+def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, bucket, norm) of hashed byte n-grams of each text; `norm[row]` = 1/sqrt(n-grams in the row) is each entry's value.
+
+    `buckets` must be a power of two (the bucket is the top bits of a multiplicative hash).
+    """
+    n, count, parts = _gram_buckets(texts, buckets)
+    if not parts:
         return np.zeros(0, np.int32), np.zeros(0, np.int32), np.ones(n)
-    row, col = np.concatenate(rows), np.concatenate(cols).astype(np.int32)
-    return row, col, 1.0 / np.sqrt(np.maximum(np.bincount(row, minlength=n), 1))
+    row = np.concatenate([r for r, _ in parts])
+    col = np.concatenate([c for _, c in parts]).astype(np.int32)
+    return row, col, 1.0 / np.sqrt(np.maximum(count, 1))
 
 
 @dataclass
@@ -86,8 +96,11 @@ class UrlModel:
 
     def linear_logit(self, x: np.ndarray, texts: pa.Array) -> np.ndarray:
         """The baseline's logit, without building a sparse matrix."""
-        row, col, norm = hashed_ngrams(texts, self.buckets)
-        grams = np.bincount(row, weights=self.lr_weights[col], minlength=len(x)) * norm
+        n, count, parts = _gram_buckets(texts, self.buckets)
+        grams = np.zeros(n)
+        for row, col in parts:  # one n-gram size at a time: no concatenated copies
+            grams += np.bincount(row, weights=self.lr_weights[col], minlength=n)
+        grams /= np.sqrt(np.maximum(count, 1))
         return self.lr_bias + grams + self._scaled(x) @ self.lr_weights[self.buckets:]
 
     def score(self, x: np.ndarray, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +128,7 @@ class UrlModel:
         for k in range(3):
             w, b = _fit_linear(design[folds != k], y[folds != k], weight[folds != k], seed + k + 1)
             oof[folds == k] = design[folds == k] @ w + b
-        params = {"objective": "binary", "learning_rate": 0.06, "num_leaves": int(self.params.get("num_leaves", 31)),
+        params = {"objective": "binary", "learning_rate": float(self.params.get("learning_rate", 0.06)), "num_leaves": int(self.params.get("num_leaves", 31)),
                   "min_data_in_leaf": 50, "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
                   "lambda_l2": 1.0, "seed": seed, "deterministic": True, "force_row_wise": True, "verbose": -1,
                   "num_threads": self.params.get("num_threads", 1)}

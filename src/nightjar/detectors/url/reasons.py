@@ -9,11 +9,14 @@ from nightjar.detectors.url.features import FEATURES
 LOW = "no phishing traits found"
 
 
-def traits(row: np.ndarray, registered: str, brand: tuple[str | None, str | None, str | None], path_brand: str | None) -> list[str]:
-    """The phishing traits of one feature row, strongest first."""
+def traits(row: np.ndarray, registered: str, brand: tuple[str | None, str | None, str | None, str | None],
+           path_brand: str | None) -> list[str]:
+    """The phishing traits of one feature row, strongest first; `brand` is `BrandIndex.host_matches` of its host."""
     f = dict(zip(FEATURES, row.tolist()))
     out: list[str] = []
-    in_sub, in_label, near = brand
+    in_sub, in_label, near, swapped = brand
+    if swapped:
+        out.append(f"brand '{swapped}' under a suffix that is not the brand's own ({registered})")
     if in_sub:
         out.append(f"brand '{in_sub}' in subdomain of unrelated domain {registered}")
     if in_label:
@@ -52,6 +55,8 @@ def traits(row: np.ndarray, registered: str, brand: tuple[str | None, str | None
         out.append("long random token in the URL (kit or tracking id)")
     if f["path_dslash"]:
         out.append("'//' inside the path")
+    if f["host_underscore"]:
+        out.append("underscore in the host name (not valid in a web host)")
     if f["port"]:
         out.append("unusual port")
     if f["host_hyphens"] >= 3:

@@ -14,7 +14,8 @@ from nightjar.detectors.url.detector import UrlDetector
 SEED = 0
 SYNTHETIC = {"train": 40000, "validation": 8000, "test": 8000}
 OPENPHISH_TRAIN_CAP = 200000  # every pre-July URL (136,842); a seeded sample when more
-N_TREES = 300
+N_TREES = 120
+LEARNING_RATE = 0.15
 TRAIN_SOURCES = ["openphish", "esdaung", "hannousse", "cao2019", "iscx_benign", "tranco_part", "majestic_20k", "alexa_100k"]
 
 
@@ -54,7 +55,7 @@ def train_detector(data: Path, model_kind: str = "lgbm", seed: int = SEED, num_t
     df = corpus(data, seed) if df is None else df
     train, weight = training_rows(df, seed)
     brands = brands_for(train, data)
-    det = UrlDetector(model_kind=model_kind, n_trees=N_TREES, seed=seed, num_threads=num_threads)
+    det = UrlDetector(model_kind=model_kind, n_trees=N_TREES, learning_rate=LEARNING_RATE, seed=seed, num_threads=num_threads)
     det.fit(train[["url"]], train["label"].to_numpy(), brands=brands, groups=train["regdom"].to_numpy(), weight=weight)
     val = df[(df["role"] == "validation") & ~df["label"]]
     scores = det.score_values(val["url"].to_numpy(dtype=object), explain_rows=False)[0]
