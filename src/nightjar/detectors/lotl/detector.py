@@ -131,6 +131,7 @@ class LotlDetector(Detector):
             raise ConfigError(f"The 'model_kind' parameter of LotlDetector must be 'lgbm' or 'lr'. Got {self.model_kind!r}.")
         self.__dict__.pop("_command_cache", None)
         self.__dict__.pop("_reason_cache", None)
+        self.__dict__.pop("_probability_cache", None)
         if knowledge is not None:
             self.knowledge_ = knowledge
         elif not hasattr(self, "knowledge_"):
@@ -178,8 +179,7 @@ class LotlDetector(Detector):
         self.check_fitted()
         f = self.featurise(events)
         n = len(events)
-        x = self.model_.matrix(f.dense, f.tokens)
-        prob = self.model_.predict(x)[f.codes] if n else np.zeros(0)
+        prob = self._row_probabilities(f)[f.codes] if n else np.zeros(0)
         rare, rare_words = (self.rarity_.rarity(f.prep) if rarity and self.rarity_weight > 0 and n
                             else (np.zeros(n), [""] * n))
         score = 1.0 / (1.0 + np.exp(-(_logit(prob) + self.rarity_weight * rare)))
@@ -193,7 +193,8 @@ class LotlDetector(Detector):
         memo_key = f"{self.threshold_!r}"
         alerted = np.unique(f.codes[alert])  # the model's own contributions (costly) only for alerting rows
         alerted = np.array([r for r in alerted if (memo_key, f.keys[r]) not in memo], dtype=np.int64)
-        contrib = self.model_.contributions(x[alerted]) if len(alerted) else np.zeros((0, x.shape[1]))
+        x = self.model_.matrix(f.dense[alerted], [f.tokens[r] for r in alerted])
+        contrib = self.model_.contributions(x) if len(alerted) else np.zeros((0, x.shape[1]))
         where = {int(r): k for k, r in enumerate(alerted)}
         names = self.model_.feature_names
         at = f.first[rows]
@@ -204,7 +205,10 @@ class LotlDetector(Detector):
                 continue
             words, ids = evidence_phrases(name, parent, gparent, exe, f.evidence[r])
             if int(r) in where:
-                words += model_phrases(contrib[where[int(r)]], x[r].toarray().ravel(), names, name, parent)
+                k = where[int(r)]
+                values = np.zeros(x.shape[1])
+                values[x.indices[x.indptr[k]:x.indptr[k + 1]]] = x.data[x.indptr[k]:x.indptr[k + 1]]
+                words += model_phrases(contrib[k], values, names, name, parent)
                 memo[(memo_key, f.keys[r])] = (words, ids)
             words_of[int(r)] = (words, ids)
         for i in explain:
@@ -224,6 +228,17 @@ class LotlDetector(Detector):
         out[SCORE], out[ALERT], out[REASONS], out[TECHNIQUE] = score, alert, reasons, techniques
         first = [*OUTPUT_COLUMNS, SCORE, ALERT, REASONS, TECHNIQUE]
         return out[first + [c for c in out.columns if c not in first]]
+
+    def _row_probabilities(self, f: Featurised) -> np.ndarray:
+        """The model's probability per distinct row, predicted once per row key and model kind (memo across batches)."""
+        memo = self._cache("_probability_cache")
+        keys = [(self.model_.kind, k) for k in f.keys]
+        prob = np.array([memo.get(k, np.nan) for k in keys], dtype=np.float64)
+        todo = np.flatnonzero(np.isnan(prob))
+        if len(todo):
+            prob[todo] = self.model_.predict(self.model_.matrix(f.dense[todo], [f.tokens[r] for r in todo]))
+            memo.update(zip([keys[r] for r in todo], prob[todo].tolist()))
+        return prob
 
     def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
         """Command-line length and character entropy per event (NaN without a command line), for drift monitoring."""

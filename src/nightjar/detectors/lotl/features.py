@@ -15,6 +15,7 @@ import binascii
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -105,6 +106,7 @@ def decode_powershell(blob: str) -> str:
     return text.lower()
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise(cmd: str) -> str:
     """Lower-cased command line with user folders, temp folders, GUIDs, IPs, hex strings and numbers as tokens."""
     text = cmd.lower()

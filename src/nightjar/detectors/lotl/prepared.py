@@ -114,8 +114,9 @@ def encode(events: pd.DataFrame, neutral_parents: tuple[str, ...] = ()) -> Prepa
     last = np.full(len(values["id"]), -1, dtype=np.int64)
     np.maximum.at(last, codes["id"], np.arange(len(parent)))
     parent, parents, empty = _with_empty(parent, parents)
-    by_id = {v: int(parent[last[k]]) for k, v in enumerate(values["id"]) if v != "" and last[k] >= 0}
-    grand_of = np.array([by_id.get(v, empty) for v in values["parent_id"]], dtype=np.int64)
+    known = (values["id"] != "") & (last >= 0)
+    found = pd.Index(values["id"][known]).get_indexer(values["parent_id"])
+    grand_of = np.append(parent[last[known]], empty)[found]  # not found (-1): ""
     grand = grand_of[codes["parent_id"]] if len(parent) else parent
     if neutral_parents:
         parents = np.where(np.isin(parents, list(neutral_parents)), "", parents).astype(object)
