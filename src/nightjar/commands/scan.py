@@ -54,7 +54,7 @@ def scan(
 ) -> None:
     """Scan telemetry with every detector that applies; store the alerts and print a summary.
 
-    lotl reads process events, dga DNS logs and domain lists, url URL lists and Zeek http logs,
+    lotl reads process events, dga DNS logs and domain lists, url URL lists, Zeek http logs and proxy logs (Squid, W3C),
     beacon Zeek conn logs. Files that cannot be read are reported and skipped; the scan goes on.
     Re-scanning the same input adds no duplicate alert.
 

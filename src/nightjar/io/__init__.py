@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from nightjar import progress
 from nightjar.errors import InputError
-from nightjar.io import evtx, zeek, windows_json, ecs_json, process_csv, lists  # noqa: F401,I001  (import order = sniff order)
+from nightjar.io import evtx, zeek, windows_json, ecs_json, process_csv, proxy_log, lists  # noqa: F401,I001  (import order = sniff order)
 from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, SNIFF_BYTES, Batch, Fields, Reader, detect, read_batches
 from nightjar.io.report import ReadReport, totals
 from nightjar.io.sources import Source, expand

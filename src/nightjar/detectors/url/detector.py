@@ -65,7 +65,7 @@ class UrlDetector(Detector):
 
     kind: ClassVar[str] = "url"
     model_class: ClassVar[Any] = UrlModel  # files: the model, detector.json (base save/load)
-    reads: ClassVar[tuple[str, ...]] = ("url", "http")
+    reads: ClassVar[tuple[str, ...]] = ("url", "http", "proxy")
     output_columns: ClassVar[tuple[str, ...]] = ("url",)
     #: summary tables `nightjar score url ... --campaigns OUT` can write (see `summary_view`)
     summary_views: ClassVar[tuple[str, ...]] = ("campaigns",)
