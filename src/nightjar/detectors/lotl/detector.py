@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -27,17 +29,50 @@ OUTPUT_COLUMNS = ("@timestamp", "host.name", "process.entity_id", "process.pid",
 
 @dataclass
 class Featurised:
-    """Prepared events, and the features of their distinct rows (`codes` maps each event to its row)."""
+    """Prepared events and their distinct rows (`codes` maps each event to its row), with features per row on demand.
+
+    Scoring needs the features only of rows it has not judged before, so `dense_of`, `tokens_of` and
+    `evidence_of` compute them for the rows asked for; `dense`, `tokens` and `evidence` for every row.
+    """
 
     prep: Prepared
     codes: np.ndarray
     first: np.ndarray  # index of one event per distinct row
-    dense: np.ndarray
-    names: list[str]
-    tokens: list[list[str]]
-    evidence: list[dict[str, Any]]
+    rows: pd.DataFrame  # the distinct rows' prepared strings
+    keys: np.ndarray  # the distinct rows' keys
     usable: np.ndarray  # per event
-    keys: np.ndarray | None = None  # the distinct rows' keys
+    names: list[str]
+    command_of: np.ndarray  # per row: its distinct (name, command line, executable, original name)
+    command: Callable[[int], tuple[list[float], dict[str, Any], list[str]]]  # features, evidence, tokens of one
+    context: bool = False
+    parent_tokens: bool = True
+
+    def dense_of(self, rows: np.ndarray) -> np.ndarray:
+        """Numeric features of the given rows."""
+        per = np.asarray([self.command(k)[0] for k in self.command_of[rows]], dtype=np.float64).reshape(len(rows), len(F.NUMERIC))
+        sub = self.rows.iloc[rows]
+        parts = {**F.relation_features(sub), **(F.context_features(sub) if self.context else {})}
+        return np.column_stack([per, *parts.values()]) if len(rows) else np.zeros((0, len(self.names)))
+
+    def tokens_of(self, rows: np.ndarray) -> list[list[str]]:
+        """Tokens of the given rows."""
+        return F.event_tokens(self.rows.iloc[rows], [self.command(k)[2] for k in self.command_of[rows]], self.parent_tokens)
+
+    def evidence_of(self, rows: np.ndarray) -> list[dict[str, Any]]:
+        """What the knowledge matched, per given row."""
+        return [self.command(k)[1] for k in self.command_of[rows]]
+
+    @cached_property
+    def dense(self) -> np.ndarray:
+        return self.dense_of(np.arange(len(self.first)))
+
+    @cached_property
+    def tokens(self) -> list[list[str]]:
+        return self.tokens_of(np.arange(len(self.first)))
+
+    @cached_property
+    def evidence(self) -> list[dict[str, Any]]:
+        return self.evidence_of(np.arange(len(self.first)))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -80,9 +115,10 @@ class LotlDetector(Detector):
 
     # --- features ----------------------------------------------------------------------------------
     def featurise(self, events: pd.DataFrame, knowledge: Knowledge | None = None) -> Featurised:
-        """Features of the distinct rows of `events` (same name, command line, paths, parents: same row).
+        """The distinct rows of `events` (same name, command line, paths, parents: same row), features on demand.
 
-        Telemetry repeats itself, so features, model scores and reasons are computed once per distinct row.
+        Telemetry repeats itself, so features, model scores and reasons are computed once per distinct
+        row, and the command-line features once per distinct command (memoised across batches).
         """
         know = knowledge or self.knowledge_
         prep = encode(events, self.neutral_parents)
@@ -90,26 +126,25 @@ class LotlDetector(Detector):
         row_cols = [*CMD_KEY, "parent", "grandparent", "parent_exe", *(("integrity", "user") if self.context else ())]
         codes, first = combine(*(c[k] for k in row_cols))
         at = {k: c[k][first] for k in row_cols}
-        rows = pd.DataFrame({k: v[k][at[k]] for k in row_cols})
-        ccodes, cfirst = combine(*(at[k] for k in CMD_KEY))
-        values, evid, toks = [], [], []
+        rows = pd.DataFrame({k: v[k][at[k]] for k in row_cols}, dtype=object)
+        command_of, cfirst = combine(*(at[k] for k in CMD_KEY))
+        commands = list(zip(*(rows[k].to_numpy()[cfirst] for k in CMD_KEY)))
         cache = self._cache("_command_cache") if knowledge is None else {}
-        for name, cmd, exe, ofn in zip(*(rows[k].to_numpy()[cfirst] for k in CMD_KEY)):
+
+        def command(k: int) -> tuple[list[float], dict[str, Any], list[str]]:
+            name, cmd, exe, ofn = commands[k]
             key = f"{name}\0{cmd}\0{exe}\0{ofn}"
             hit = cache.get(key)
             if hit is None:
-                v_, ev = F.command_features(name, cmd, exe, ofn, know)
-                hit = cache[key] = (v_, ev, F.tokens(cmd))
-            values.append(hit[0])
-            evid.append(hit[1])
-            toks.append(hit[2])
-        per = np.asarray(values, dtype=np.float64).reshape(len(cfirst), len(F.NUMERIC))[ccodes]
-        parts = {**F.relation_features(rows), **(F.context_features(rows) if self.context else {})}
-        dense = np.column_stack([per, *parts.values()]) if len(rows) else np.zeros((0, len(F.NUMERIC) + len(parts)))
-        tokens = F.event_tokens(rows, [toks[k] for k in ccodes], self.parent_tokens)
+                values, evidence = F.command_features(name, cmd, exe, ofn, know)
+                hit = cache[key] = (values, evidence, F.tokens(cmd))
+            return hit
+
         usable = ((v["cmd"] != "")[c["cmd"]] | (v["exe"] != "")[c["exe"]])
         keys = np.array(["\0".join(r) for r in zip(*(rows[k].to_numpy() for k in row_cols))], dtype=object)
-        return Featurised(prep, codes, first, dense, [*F.NUMERIC, *parts], tokens, [evid[k] for k in ccodes], usable, keys)
+        empty = rows.iloc[:0]
+        names = [*F.NUMERIC, *F.relation_features(empty), *(F.context_features(empty) if self.context else {})]
+        return Featurised(prep, codes, first, rows, keys, usable, names, command_of, command, self.context, self.parent_tokens)
 
     def _cache(self, name: str, limit: int = 50_000) -> dict:
         """A per-detector memo of distinct rows (telemetry repeats across batches), emptied past `limit`."""
@@ -193,17 +228,17 @@ class LotlDetector(Detector):
         memo_key = f"{self.threshold_!r}"
         alerted = np.unique(f.codes[alert])  # the model's own contributions (costly) only for alerting rows
         alerted = np.array([r for r in alerted if (memo_key, f.keys[r]) not in memo], dtype=np.int64)
-        x = self.model_.matrix(f.dense[alerted], [f.tokens[r] for r in alerted])
+        x = self.model_.matrix(f.dense_of(alerted), f.tokens_of(alerted))
         contrib = self.model_.contributions(x) if len(alerted) else np.zeros((0, x.shape[1]))
         where = {int(r): k for k, r in enumerate(alerted)}
         names = self.model_.feature_names
-        at = f.first[rows]
         words_of: dict[int, tuple[list[str], list[str]]] = {}
-        for r, name, parent, gparent, exe in zip(rows, *(f.prep.values[k][f.prep.codes[k][at]] for k in ("name", "parent", "grandparent", "exe"))):
+        evidence = f.evidence_of(rows)
+        for r, ev, name, parent, gparent, exe in zip(rows, evidence, *(f.rows[k].to_numpy()[rows] for k in ("name", "parent", "grandparent", "exe"))):
             if (memo_key, f.keys[r]) in memo:
                 words_of[int(r)] = memo[(memo_key, f.keys[r])]
                 continue
-            words, ids = evidence_phrases(name, parent, gparent, exe, f.evidence[r])
+            words, ids = evidence_phrases(name, parent, gparent, exe, ev)
             if int(r) in where:
                 k = where[int(r)]
                 values = np.zeros(x.shape[1])
@@ -236,7 +271,7 @@ class LotlDetector(Detector):
         prob = np.array([memo.get(k, np.nan) for k in keys], dtype=np.float64)
         todo = np.flatnonzero(np.isnan(prob))
         if len(todo):
-            prob[todo] = self.model_.predict(self.model_.matrix(f.dense[todo], [f.tokens[r] for r in todo]))
+            prob[todo] = self.model_.predict(self.model_.matrix(f.dense_of(todo), f.tokens_of(todo)))
             memo.update(zip([keys[r] for r in todo], prob[todo].tolist()))
         return prob
 

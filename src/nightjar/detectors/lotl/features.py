@@ -41,9 +41,9 @@ _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]{32,}")
 _URL = re.compile(r"\b(?:https?|ftp)://", re.I)
 _IP = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 _UNC = re.compile(r"\\\\[a-z0-9_.$-]+\\", re.I)
+_DROP_ALNUM = str.maketrans("", "", "abcdefghijklmnopqrstuvwxyz0123456789")
+_DROP_UPPER = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _CASE = re.compile(r"[a-z][A-Z][a-z]")
-_ALNUM = re.compile(r"[a-z0-9]")
-_UPPER = re.compile(r"[A-Z]")
 _CONCAT = re.compile(r"['\"]\s*\+\s*['\"]")
 _ENVSLICE = re.compile(r"%[a-z_]+:~", re.I)
 _NORMALISE = [
@@ -139,8 +139,9 @@ def command_features(name: str, cmd: str, exe: str, ofn: str, know: Knowledge) -
     ofn_low = ofn.lower().removesuffix(".mui")
     renamed = bool(ofn_low) and ofn_low != name and (ofn_low in know.patterns or ofn_low in know.locations)
     n = len(cmd)
-    alnum = len(_ALNUM.findall(head))
-    upper = len(_UPPER.findall(cmd[:8192]))
+    top = cmd[:8192]
+    alnum = len(head) - len(head.translate(_DROP_ALNUM))  # [a-z0-9] characters, counted without a list of matches
+    upper = len(top) - len(top.translate(_DROP_UPPER))  # [A-Z] characters
     values = [
         math.log1p(n), entropy(head), 1 - alnum / max(len(head), 1), upper / max(len(head), 1), float(len(head.split())),
         float(head.count("^")), float(head.count("`")), float(len(_CONCAT.findall(head))), float(len(_ENVSLICE.findall(head))),
