@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
 from nightjar.detectors.lotl import features as F
@@ -167,6 +168,7 @@ class LotlDetector(Detector):
         self.__dict__.pop("_command_cache", None)
         self.__dict__.pop("_reason_cache", None)
         self.__dict__.pop("_probability_cache", None)
+        self.__dict__.pop("_contribution_cache", None)
         if knowledge is not None:
             self.knowledge_ = knowledge
         elif not hasattr(self, "knowledge_"):
@@ -229,7 +231,7 @@ class LotlDetector(Detector):
         alerted = np.unique(f.codes[alert])  # the model's own contributions (costly) only for alerting rows
         alerted = np.array([r for r in alerted if (memo_key, f.keys[r]) not in memo], dtype=np.int64)
         x = self.model_.matrix(f.dense_of(alerted), f.tokens_of(alerted))
-        contrib = self.model_.contributions(x) if len(alerted) else np.zeros((0, x.shape[1]))
+        contrib = self._contributions(x)
         where = {int(r): k for k, r in enumerate(alerted)}
         names = self.model_.feature_names
         words_of: dict[int, tuple[list[str], list[str]]] = {}
@@ -274,6 +276,25 @@ class LotlDetector(Detector):
             prob[todo] = self.model_.predict(self.model_.matrix(f.dense_of(todo), f.tokens_of(todo)))
             memo.update(zip([keys[r] for r in todo], prob[todo].tolist()))
         return prob
+
+    def _contributions(self, x: sp.csr_matrix) -> np.ndarray:
+        """The model's contributions per row of `x`, computed once per branch key (see LotlModel.branch_keys).
+
+        Kept across batches (sparse: features that took part) until the memo passes 4,096 keys.
+        """
+        memo = self._cache("_contribution_cache", limit=4096)
+        keys = [(self.model_.kind, k) for k in self.model_.branch_keys(x)] if x.shape[0] else []
+        todo = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in memo}.items())
+        if todo:
+            fresh = self.model_.contributions(x[[i for _, i in todo]])
+            for (key, _), row in zip(todo, fresh):
+                used = np.flatnonzero(row)
+                memo[key] = (used, row[used])
+        out = np.zeros((len(keys), x.shape[1]))
+        for i, key in enumerate(keys):
+            used, values = memo[key]
+            out[i, used] = values
+        return out
 
     def monitor_features(self, events: pd.DataFrame | None, scored: pd.DataFrame) -> dict[str, np.ndarray]:
         """Command-line length and character entropy per event (NaN without a command line), for drift monitoring."""

@@ -97,11 +97,45 @@ class LotlModel:
             parts.append(np.asarray(self.booster.predict(dense, pred_contrib=True, num_threads=self.params.get("num_threads", 1)))[:, :-1])
         return np.vstack(parts) if parts else np.zeros((0, x.shape[1]))
 
+    def branch_keys(self, x: sp.csr_matrix) -> list[bytes]:
+        """Per row, a key that is equal for rows with equal contributions (see `contributions`).
+
+        LightGBM's contributions (TreeSHAP) depend on a row only through the branch it takes at each
+        split, so the booster's key is, per split feature, how many of its thresholds lie below the
+        value (a missing value counts as 0, as LightGBM compares it when a split has no missing-value
+        handling). Otherwise (the linear model, other split kinds) the key is the row itself.
+        """
+        points = self._split_points() if (self.kind != "lr" and self.booster is not None) else None
+        if points is None:
+            return [x.indices[a:b].tobytes() + x.data[a:b].tobytes() for a, b in zip(x.indptr[:-1], x.indptr[1:])]
+        if not points:
+            return [b""] * x.shape[0]
+        values = np.nan_to_num(x[:, [f for f, _ in points]].toarray(), nan=0.0)
+        bins = np.column_stack([np.searchsorted(t, values[:, i], side="left") for i, (_, t) in enumerate(points)])
+        return [row.tobytes() for row in bins.astype(np.int32)]
+
+    def _split_points(self) -> list[tuple[int, np.ndarray]] | None:
+        """(feature, sorted thresholds) per split feature; None unless every split is a numeric `<=` without missing values."""
+        if "_points" not in self.__dict__:
+            points: dict[int, set[float]] = {}
+            plain = True
+            for tree in self.booster.dump_model()["tree_info"]:
+                stack = [tree["tree_structure"]]
+                while stack:
+                    node = stack.pop()
+                    if "split_feature" in node:
+                        plain &= node.get("decision_type") == "<=" and node.get("missing_type") == "None"
+                        points.setdefault(int(node["split_feature"]), set()).add(float(node["threshold"]))
+                        stack += [node["left_child"], node["right_child"]]
+            self.__dict__["_points"] = [(f, np.array(sorted(t))) for f, t in sorted(points.items())] if plain else None
+        return self.__dict__["_points"]
+
     # --- fitting -------------------------------------------------------------------------------
     def fit(self, dense: np.ndarray, dense_names: list[str], token_lists: list[list[str]], y: np.ndarray,
             groups: np.ndarray, seed: int = 0) -> LotlModel:
         """Fit the vocabulary, the linear baseline and LightGBM; returns self."""
         y = np.asarray(y, dtype=bool)
+        self.__dict__.pop("_points", None)
         self.dense_names = list(dense_names)
         self.vocab = build_vocab(token_lists, groups, int(self.params.get("min_groups", 3)), int(self.params.get("max_vocab", 3000)))
         x = self.matrix(dense, token_lists)
