@@ -1,0 +1,123 @@
+"""Work done once per distinct value, row or branch key gives what event-by-event work gives."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nightjar.detectors.lotl import LotlDetector
+from nightjar.detectors.lotl import features as F
+from nightjar.detectors.lotl.prepared import Prepared, encode
+from nightjar.detectors.lotl.rarity import RarityState, template_key
+
+from .conftest import BENIGN, MALICIOUS, SHIPPED, events, training_set
+
+
+def tricky() -> pd.DataFrame:
+    return pd.DataFrame({
+        "process.name": ["İSTANBUL.EXE", None, "-", "ẞ.exe", "", "Ab", "cmd.exe", "CMD.EXE"],
+        "process.executable": ["C:\\X\\ΣΑ.EXE", "C:/a/B.EXE", "-", None, "c:\\Z\\İ.exe", "", "C:\\w\\cmd.exe", "x"],
+        "process.parent.name": ["WSMPROVHOST.EXE", "wsmprovhost.exe", None, "", "x", "-", "cmd.exe", "Cmd.exe"],
+        "process.entity_id": ["a", "b", "a", "", "c", None, "d", "d"],
+        "process.parent.entity_id": ["b", "a", "c", "", "", "a", "d", "b"],
+        "process.parent.executable": ["p", None, "q", "C:\\Q\\Wsmprovhost.exe", "r", "s", "t", "u"],
+        "process.command_line": ["a", "a", None, "-", "", "b", "a", "a"],
+        "host.name": ["H", "h", None, "-", "Ĥ", "h", "H", "h"],
+    })
+
+
+@pytest.mark.parametrize("frame", [tricky(), tricky().astype(object), tricky().iloc[:0], events(BENIGN + MALICIOUS)])
+@pytest.mark.parametrize("neutral", [(), ("wsmprovhost.exe",)])
+def test_encode_gives_what_prepare_gives(frame: pd.DataFrame, neutral: tuple[str, ...]) -> None:
+    expected = F.prepare(frame, neutral)
+    got = encode(frame, neutral)
+    pd.testing.assert_frame_equal(got.frame().astype(object), expected.astype(object))
+    assert all(len(set(v)) == len(v) for v in got.values.values())  # equal strings, equal codes
+
+
+class EventByEvent(RarityState):
+    """The rarity state as it was written first: one event at a time."""
+
+    def rarity(self, prep):  # type: ignore[no-untyped-def]
+        prep = prep.frame() if isinstance(prep, Prepared) else prep
+        hosts = prep["host"].str.lower().tolist()
+        pairs = (prep["parent"] + ">" + prep["name"]).tolist()
+        temps = [template_key(c) for c in prep["cmd"]]
+        batch_hosts, batch_pairs, batch_temps = Counter(hosts), Counter(zip(hosts, pairs)), Counter(zip(hosts, temps))
+        fleet: dict[str, set] = {}
+        for h, p in zip(hosts, pairs):
+            fleet.setdefault(p, set()).add(h)
+        out, words = np.zeros(len(hosts)), [""] * len(hosts)
+        for i, (h, p, t) in enumerate(zip(hosts, pairs, temps)):
+            if self.host_events[h] + batch_hosts[h] < self.min_history:
+                continue
+            rare_pair = (self.pairs[(h, p)] + batch_pairs[(h, p)] <= self.max_count
+                         and len(self.pair_hosts.get(p, set()) | fleet[p]) <= self.max_hosts)
+            rare_temp = self.templates[(h, t)] + batch_temps[(h, t)] <= self.max_count
+            out[i] = 0.5 * rare_pair + 0.5 * rare_temp
+            parent, child = p.split(">", 1)
+            words[i] = (f"rare parent {parent or '(none)'} for {child} on this host" if rare_pair
+                        else f"command line new for {child} on this host" if rare_temp else "")
+        return out, words
+
+    def observe(self, prep):  # type: ignore[no-untyped-def]
+        prep = prep.frame() if isinstance(prep, Prepared) else prep
+        hosts = prep["host"].str.lower().tolist()
+        pairs = (prep["parent"] + ">" + prep["name"]).tolist()
+        self.host_events.update(hosts)
+        self.pairs.update(zip(hosts, pairs))
+        self.templates.update(zip(hosts, [template_key(c) for c in prep["cmd"]]))
+        for h, p in zip(hosts, pairs):
+            self.pair_hosts.setdefault(p, set()).add(h)
+
+
+def test_rarity_per_distinct_triple_matches_event_by_event() -> None:
+    fast, slow = RarityState(min_history=5), EventByEvent(min_history=5)
+    rng = np.random.default_rng(0)
+    table = BENIGN + MALICIOUS
+    for n, host in enumerate(["WS1", "ws1", "SRV", "WS2", "WS1"]):
+        picks = [table[i] for i in rng.integers(0, len(table), 8 + 4 * n)]
+        batch = encode(events(picks, host=host, start=100 * n))
+        for a, b in zip(fast.rarity(batch), slow.rarity(batch)):
+            assert list(a) == list(b)
+        fast.observe(batch)
+        slow.observe(batch)
+        # same counts, and the same key order, so the saved state is byte for byte the same
+        assert json.dumps(fast.to_dict()) == json.dumps(slow.to_dict())
+
+
+def test_memos_across_batches_do_not_change_scores() -> None:
+    ev, _, _ = training_set(n=6)
+    ev = pd.concat([ev, ev], ignore_index=True).sample(frac=1.0, random_state=1).reset_index(drop=True)  # repeats
+    ev["host.name"] = np.where(np.arange(len(ev)) % 3 == 0, "WS1", "WS2")
+    warm = LotlDetector.load(SHIPPED)
+    warm.rarity_, warm.threshold_ = RarityState(min_history=20), 0.3
+    alerts = 0
+    for batch in np.array_split(np.arange(len(ev)), 4):
+        part = ev.iloc[batch].reset_index(drop=True)
+        cold = LotlDetector.load(SHIPPED)  # no memo: every row featurised, predicted and explained afresh
+        cold.rarity_, cold.threshold_ = copy.deepcopy(warm.rarity_), warm.threshold_
+        scored = warm.score(part)
+        pd.testing.assert_frame_equal(scored, cold.score(part), check_exact=True)
+        alerts += int(scored["alert"].sum())
+        warm.observe(part)
+    assert alerts and warm.__dict__["_contribution_cache"] and warm.__dict__["_probability_cache"]
+
+
+@pytest.mark.parametrize("kind", ["lgbm", "lr"])
+def test_contributions_once_per_branch_key_are_bit_identical(kind: str) -> None:
+    det = LotlDetector.load(SHIPPED)
+    det.model_.kind = kind
+    ev, _, _ = training_set(n=10)
+    f = det.featurise(ev)
+    rows = np.arange(len(f.first))
+    x = det.model_.matrix(f.dense_of(rows), f.tokens_of(rows))
+    keys = det.model_.branch_keys(x)
+    assert len(set(keys)) < len(keys)  # rows that differ only off the trees' split points share a key
+    assert np.array_equal(det._contributions(x), det.model_.contributions(x))
+    assert np.array_equal(det._contributions(x), det.model_.contributions(x))  # again, from the memo
