@@ -121,3 +121,15 @@ def test_contributions_once_per_branch_key_are_bit_identical(kind: str) -> None:
     assert len(set(keys)) < len(keys)  # rows that differ only off the trees' split points share a key
     assert np.array_equal(det._contributions(x), det.model_.contributions(x))
     assert np.array_equal(det._contributions(x), det.model_.contributions(x))  # again, from the memo
+
+
+def test_model_memos_follow_the_model(small_detector: LotlDetector) -> None:
+    ev = events(BENIGN + MALICIOUS)
+    det = LotlDetector.load(SHIPPED)
+    det.score(ev)
+    det.model_, det.knowledge_ = small_detector.model_, small_detector.knowledge_  # another model: memos must not leak
+    det.neutral_parents, det.parent_tokens = small_detector.neutral_parents, small_detector.parent_tokens
+    fresh = copy.copy(small_detector)
+    fresh.__dict__ = {k: v for k, v in small_detector.__dict__.items() if not k.endswith("_cache")}
+    fresh.rarity_, fresh.threshold_ = det.rarity_, det.threshold_
+    pd.testing.assert_frame_equal(det.score(ev, rarity=False), fresh.score(ev, rarity=False), check_exact=True)

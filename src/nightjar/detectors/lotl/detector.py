@@ -76,6 +76,9 @@ class Featurised:
         return self.evidence_of(np.arange(len(self.first)))
 
 
+_MADE_WITH = "made with"  # the memo entry naming what a model memo was filled with
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-9, 1 - 1e-9)
     return np.log(p / (1 - p))
@@ -130,7 +133,7 @@ class LotlDetector(Detector):
         rows = pd.DataFrame({k: v[k][at[k]] for k in row_cols}, dtype=object)
         command_of, cfirst = combine(*(at[k] for k in CMD_KEY))
         commands = list(zip(*(rows[k].to_numpy()[cfirst] for k in CMD_KEY)))
-        cache = self._cache("_command_cache") if knowledge is None else {}
+        cache = self._model_cache("_command_cache") if knowledge is None else {}
 
         def command(k: int) -> tuple[list[float], dict[str, Any], list[str]]:
             name, cmd, exe, ofn = commands[k]
@@ -152,6 +155,17 @@ class LotlDetector(Detector):
         cache: dict = self.__dict__.setdefault(name, {})
         if len(cache) > limit:
             cache.clear()
+        return cache
+
+    def _model_cache(self, name: str, limit: int = 50_000) -> dict:
+        """`_cache`, emptied too when the model, knowledge or feature settings differ from those that filled it."""
+        cache = self._cache(name, limit)
+        made_with = cache.get(_MADE_WITH)
+        settings = (self.neutral_parents, self.context, self.parent_tokens)
+        model, knowledge = getattr(self, "model_", None), getattr(self, "knowledge_", None)
+        if made_with is None or made_with[0] is not model or made_with[1] is not knowledge or made_with[2] != settings:
+            cache.clear()
+            cache[_MADE_WITH] = (model, knowledge, settings)
         return cache
 
     # --- fit ---------------------------------------------------------------------------------------
@@ -226,7 +240,7 @@ class LotlDetector(Detector):
         techniques = np.full(n, None, dtype=object)
         explain = np.flatnonzero(np.nan_to_num(score, nan=-1.0) >= min(self.explain_above, self.threshold_))
         rows = np.unique(f.codes[explain])
-        memo = self._cache("_reason_cache")
+        memo = self._model_cache("_reason_cache")
         memo_key = f"{self.threshold_!r}"
         alerted = np.unique(f.codes[alert])  # the model's own contributions (costly) only for alerting rows
         alerted = np.array([r for r in alerted if (memo_key, f.keys[r]) not in memo], dtype=np.int64)
@@ -268,7 +282,7 @@ class LotlDetector(Detector):
 
     def _row_probabilities(self, f: Featurised) -> np.ndarray:
         """The model's probability per distinct row, predicted once per row key and model kind (memo across batches)."""
-        memo = self._cache("_probability_cache")
+        memo = self._model_cache("_probability_cache")
         keys = [(self.model_.kind, k) for k in f.keys]
         prob = np.array([memo.get(k, np.nan) for k in keys], dtype=np.float64)
         todo = np.flatnonzero(np.isnan(prob))
@@ -282,7 +296,7 @@ class LotlDetector(Detector):
 
         Kept across batches (sparse: features that took part) until the memo passes 4,096 keys.
         """
-        memo = self._cache("_contribution_cache", limit=4096)
+        memo = self._model_cache("_contribution_cache", limit=4096)
         keys = [(self.model_.kind, k) for k in self.model_.branch_keys(x)] if x.shape[0] else []
         todo = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in memo}.items())
         if todo:
