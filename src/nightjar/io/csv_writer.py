@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ROWS_PER_CHUNK = 65536
+ROWS_PER_CHUNK = 8192  # rows joined at a time (buffers of a few MB, reused)
 PANDAS_CHUNK_CELLS = 100_000  # pandas' to_csv formats 100,000 cells at a time
 _QUOTE, _NEWLINE, _COMMA, _NONE = (pa.scalar(t, type=pa.large_string()) for t in ('"', "\n", ",", ""))
 
@@ -39,8 +39,7 @@ def _strings(series: pd.Series, chunk: int) -> tuple[pa.Array, bool] | None:
                            from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
-        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-        return pc.fill_null(arr, ""), True
+        return arr, True
     if isinstance(dtype, pd.DatetimeTZDtype):
         values = series.array
         parts = []
@@ -156,10 +155,10 @@ def _pieces(names: list[str], columns: list[tuple[pa.Array, bool]], n: int) -> I
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow(names)
     yield head.getvalue().encode("utf-8")
-    for start in range(0, n, ROWS_PER_CHUNK):
-        cells = [_quoted(c.slice(start, ROWS_PER_CHUNK), maybe, len(columns) == 1) for c, maybe in columns]
+    table = pa.Table.from_arrays([c for c, _ in columns], names=[f"c{i}" for i in range(len(columns))])
+    for batch in table.to_batches(max_chunksize=ROWS_PER_CHUNK):  # slices, no copies of the columns
+        cells = [_quoted(pc.fill_null(batch.column(i), ""), maybe, len(columns) == 1) for i, (_, maybe) in enumerate(columns)]
         cells[-1] = pc.binary_join_element_wise(cells[-1], _NEWLINE, _NONE)
         rows = pc.binary_join_element_wise(*cells, _COMMA) if len(cells) > 1 else cells[0]
-        rows = rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
         offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + len(rows) + 1]
         yield memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]] if len(rows) else b""
