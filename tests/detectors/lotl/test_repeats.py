@@ -12,7 +12,7 @@ import pytest
 
 from nightjar.detectors.lotl import LotlDetector
 from nightjar.detectors.lotl import features as F
-from nightjar.detectors.lotl.prepared import Prepared, encode
+from nightjar.detectors.lotl.prepared import RARITY_KEYS, Prepared, encode
 from nightjar.detectors.lotl.rarity import RarityState, template_key
 
 from .conftest import BENIGN, MALICIOUS, SHIPPED, events, training_set
@@ -38,6 +38,8 @@ def test_encode_gives_what_prepare_gives(frame: pd.DataFrame, neutral: tuple[str
     got = encode(frame, neutral)
     pd.testing.assert_frame_equal(got.frame().astype(object), expected.astype(object))
     assert all(len(set(v)) == len(v) for v in got.values.values())  # equal strings, equal codes
+    some = encode(frame, neutral, RARITY_KEYS)  # only what rarity reads
+    pd.testing.assert_frame_equal(some.frame().astype(object), expected[list(RARITY_KEYS)].astype(object))
 
 
 class EventByEvent(RarityState):

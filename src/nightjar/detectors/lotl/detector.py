@@ -16,7 +16,7 @@ from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
 from nightjar.detectors.lotl import features as F
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.model import LotlModel
-from nightjar.detectors.lotl.prepared import Prepared, combine, encode
+from nightjar.detectors.lotl.prepared import RARITY_KEYS, Prepared, combine, encode
 from nightjar.detectors.lotl.rarity import RarityState
 from nightjar.detectors.lotl.reasons import LOW, evidence_phrases, model_phrases
 from nightjar.errors import ConfigError, InputError, Location
@@ -270,7 +270,7 @@ class LotlDetector(Detector):
             if alert[i] and ids:
                 techniques[i] = ",".join(ids)
         reasons[~f.usable] = "no command line or executable: not scored"
-        out = events.copy()
+        out = events.copy(deep=False)  # copy-on-write: the new columns never reach `events`
         for col in OUTPUT_COLUMNS:
             if col not in out.columns:
                 out[col] = None
@@ -331,7 +331,7 @@ class LotlDetector(Detector):
     def observe(self, events: pd.DataFrame) -> None:
         """Learn the events into the rarity state (the stream learning of rarity.py)."""
         self.check_fitted()
-        self.rarity_.observe(encode(events, self.neutral_parents))
+        self.rarity_.observe(encode(events, self.neutral_parents, RARITY_KEYS))
 
     def load_state(self, path: Path) -> None:
         """Start from the rarity state saved at `path` by `save_state` (per-host counts of earlier runs)."""

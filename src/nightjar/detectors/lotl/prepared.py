@@ -98,32 +98,41 @@ def _with_empty(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
     return codes, np.append(values, ""), len(values)
 
 
-def encode(events: pd.DataFrame, neutral_parents: tuple[str, ...] = ()) -> Prepared:
-    """`features.prepare(events, neutral_parents)`, factorised (see the module docstring)."""
+RARITY_KEYS = ("name", "cmd", "parent", "host")  # what rarity.py reads
+
+
+def encode(events: pd.DataFrame, neutral_parents: tuple[str, ...] = (), keys: tuple[str, ...] | None = None) -> Prepared:
+    """`features.prepare(events, neutral_parents)`, factorised (see the module docstring); only `keys` when given."""
+    wanted = [*COLUMNS, "grandparent"] if keys is None else list(keys)
+    raw = set(wanted) - {"grandparent"} | {"parent"} | ({"exe"} if "name" in wanted else set()) \
+        | ({"parent_exe"} if "parent" in wanted or "parent_exe" in wanted else set()) \
+        | ({"id", "parent_id"} if "grandparent" in wanted else set())
     codes, values = {}, {}
     for key, col in COLUMNS.items():
-        codes[key], values[key] = _raw(events, col)
+        if key in raw:
+            codes[key], values[key] = _raw(events, col)
     for key, path_key in (("name", "exe"), ("parent", "parent_exe")):
-        own, path = codes[key], codes[path_key]
-        missing = (values[key] == "")[own]
-        bases = np.array([_basename(p) for p in values[path_key]], dtype=object)
-        joined = np.where(missing, len(values[key]) + path, own)
-        codes[key], values[key] = recode(joined, lower(np.concatenate([values[key], bases])))
-    parent, parents = codes["parent"], values["parent"]
-    # grandparent: the parent of the (last) event whose id is this event's parent id
-    last = np.full(len(values["id"]), -1, dtype=np.int64)
-    np.maximum.at(last, codes["id"], np.arange(len(parent)))
-    parent, parents, empty = _with_empty(parent, parents)
-    known = (values["id"] != "") & (last >= 0)
-    found = pd.Index(values["id"][known]).get_indexer(values["parent_id"])
-    grand_of = np.append(parent[last[known]], empty)[found]  # not found (-1): ""
-    grand = grand_of[codes["parent_id"]] if len(parent) else parent
+        if key in raw and path_key in raw:
+            own, path = codes[key], codes[path_key]
+            missing = (values[key] == "")[own]
+            bases = np.array([_basename(p) for p in values[path_key]], dtype=object)
+            joined = np.where(missing, len(values[key]) + path, own)
+            codes[key], values[key] = recode(joined, lower(np.concatenate([values[key], bases])))
+    parent, parents, empty = _with_empty(codes["parent"], values["parent"])
+    if "grandparent" in wanted:  # the parent of the (last) event whose id is this event's parent id
+        last = np.full(len(values["id"]), -1, dtype=np.int64)
+        np.maximum.at(last, codes["id"], np.arange(len(parent)))
+        known = (values["id"] != "") & (last >= 0)
+        found = pd.Index(values["id"][known]).get_indexer(values["parent_id"])
+        grand_of = np.append(parent[last[known]], empty)[found]  # not found (-1): ""
+        grand = grand_of[codes["parent_id"]] if len(parent) else parent
     if neutral_parents:
         parents = np.where(np.isin(parents, list(neutral_parents)), "", parents).astype(object)
     codes["parent"], values["parent"] = recode(parent, parents)
-    codes["grandparent"], values["grandparent"] = recode(grand, parents)
-    no_parent = (values["parent"] == "")[codes["parent"]]
-    pexe, pexes, empty = _with_empty(codes["parent_exe"], values["parent_exe"])
-    codes["parent_exe"], values["parent_exe"] = recode(np.where(no_parent, empty, pexe), pexes)
-    order = [*COLUMNS, "grandparent"]
-    return Prepared({k: codes[k] for k in order}, {k: values[k] for k in order})
+    if "grandparent" in wanted:
+        codes["grandparent"], values["grandparent"] = recode(grand, parents)
+    if "parent_exe" in wanted:
+        no_parent = (values["parent"] == "")[codes["parent"]]
+        pexe, pexes, empty = _with_empty(codes["parent_exe"], values["parent_exe"])
+        codes["parent_exe"], values["parent_exe"] = recode(np.where(no_parent, empty, pexe), pexes)
+    return Prepared({k: codes[k] for k in wanted}, {k: values[k] for k in wanted})
