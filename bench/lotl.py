@@ -3,9 +3,12 @@
 Cases (inputs built in a temporary folder from the shared datasets; nothing is written to the repo):
 - detector_score: LotlDetector.score on an in-memory table of 200k Atomic-EVTX + OTRF events (features,
   model, rarity, reasons); the events repeat, as real process telemetry does.
+- detector_score_warm: the same call again on the same detector: every distinct row is memoised
+  (features, probability, reasons), as in a long stream that repeats itself.
 - detector_score_unique: the same on 20k events whose command lines are all distinct (worst case).
 - run_score_csv / run_score_ndjson: `run_score` end to end (read, score, write CSV) on the 200k events
   written as a process CSV and as flat ECS NDJSON.
+- run_score_csv_warm: the CSV run again with the same detector (memos warm, rarity state grown).
 - run_score_evtx: `run_score` on a 100k-record EVTX written with tests/fixtures/evtx_writer.py from the
   Atomic-EVTX Sysmon exports (bench/windows_readers.py builds it), to compare with the reader alone.
 
@@ -72,6 +75,7 @@ def main() -> None:
     events = _events(args.rows)
     det.score(events.iloc[:1000])  # warm-up
     _timed("detector_score", lambda: det.score(events), len(events))
+    _timed("detector_score_warm", lambda: det.score(events), len(events))
     unique = events.iloc[:20_000].copy()
     unique["process.command_line"] = unique["process.command_line"].fillna("") + " #" + np.arange(len(unique)).astype(str)
     _timed("detector_score_unique", lambda: det.score(unique), len(unique))
@@ -84,6 +88,8 @@ def main() -> None:
             fresh = LotlDetector.load(MODEL)
             fresh.model_.params["num_threads"] = 1
             _timed(case, lambda p=path, d=fresh: run_score("lotl", [p], t / "out.csv", detector=d), len(events))
+            if case == "run_score_csv":  # the same input again, same detector: memos warm (rarity has learnt it)
+                _timed("run_score_csv_warm", lambda p=path, d=fresh: run_score("lotl", [p], t / "out.csv", detector=d), len(events))
         if not args.no_evtx:
             from bench.windows_readers import build_evtx
 
