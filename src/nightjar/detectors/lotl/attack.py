@@ -134,12 +134,20 @@ class Knowledge:
         if m.lolbin:
             flags = set(flags_of(low))
             m.patterns = [p for p in self.patterns[name] if set(p.flags) <= flags]
-        m.keywords = [k for k in self.keywords if k in low]
+        m.keywords = [k for k in self.keywords if k in low] if self._any_keyword().search(low) else []
         dirs = self.locations.get(name)
         if dirs and executable:
             folder = executable.lower()[: -len(name)] if executable.lower().endswith(name) else executable.lower()
             m.unusual_path = folder not in dirs and not folder.startswith(("c:\\windows\\winsxs\\", "\\??\\"))
         return m
+
+    def _any_keyword(self) -> re.Pattern[str]:
+        """One pattern that finds any of the keywords (most command lines hold none: one scan instead of one per keyword)."""
+        words = tuple(self.keywords)
+        cached = self.__dict__.get("_keyword_pattern")
+        if cached is None or cached[0] != words:
+            cached = self.__dict__["_keyword_pattern"] = (words, re.compile("|".join(map(re.escape, words)) if words else "(?!)"))
+        return cached[1]
 
     # --- files -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

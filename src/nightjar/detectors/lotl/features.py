@@ -46,14 +46,14 @@ _DROP_UPPER = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _CASE = re.compile(r"[a-z][A-Z][a-z]")
 _CONCAT = re.compile(r"['\"]\s*\+\s*['\"]")
 _ENVSLICE = re.compile(r"%[a-z_]+:~", re.I)
-_NORMALISE = [
-    (re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?"), " <guid> "),
-    (re.compile(r"c:\\users\\[^\\\s\"']+\\appdata\\local\\temp\\"), r"<temp>\\"),
-    (re.compile(r"c:\\windows\\temp\\"), r"<temp>\\"),
-    (re.compile(r"c:\\users\\[^\\\s\"']+\\"), r"<userprofile>\\"),
-    (_IP, " <ip> "),
-    (re.compile(r"\b[0-9a-f]{16,}\b"), " <hex> "),
-    (re.compile(r"\b\d+\b"), "<num>"),
+_NORMALISE = [  # (pattern, replacement, a text every match contains: the pattern is skipped when it is absent)
+    (re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?"), " <guid> ", "-"),
+    (re.compile(r"c:\\users\\[^\\\s\"']+\\appdata\\local\\temp\\"), r"<temp>\\", "c:\\users\\"),
+    (re.compile(r"c:\\windows\\temp\\"), r"<temp>\\", "c:\\windows\\temp\\"),
+    (re.compile(r"c:\\users\\[^\\\s\"']+\\"), r"<userprofile>\\", "c:\\users\\"),
+    (_IP, " <ip> ", "."),
+    (re.compile(r"\b[0-9a-f]{16,}\b"), " <hex> ", ""),
+    (re.compile(r"\b\d+\b"), "<num>", ""),
 ]
 _TOKEN = re.compile(r"[a-z0-9_<>$.\-]+")
 
@@ -110,8 +110,9 @@ def decode_powershell(blob: str) -> str:
 def normalise(cmd: str) -> str:
     """Lower-cased command line with user folders, temp folders, GUIDs, IPs, hex strings and numbers as tokens."""
     text = cmd.lower()
-    for pattern, repl in _NORMALISE:
-        text = pattern.sub(repl, text)
+    for pattern, repl, needed in _NORMALISE:
+        if needed in text:
+            text = pattern.sub(repl, text)
     return text
 
 
