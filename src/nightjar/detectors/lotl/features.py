@@ -106,7 +106,7 @@ def decode_powershell(blob: str) -> str:
     return text.lower()
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 13)  # shared by tokens() and rarity's template_key() within a batch
 def normalise(cmd: str) -> str:
     """Lower-cased command line with user folders, temp folders, GUIDs, IPs, hex strings and numbers as tokens."""
     text = cmd.lower()

@@ -25,7 +25,7 @@ from nightjar.detectors.lotl.prepared import Prepared, combine, lower, recode
 RARITY_FILE = "lotl_rarity.json"
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 15)
 def template_key(cmd: str) -> int:
     """A 32-bit key of the command-line template."""
     return zlib.crc32(normalise(cmd)[:2048].encode("utf-8", "replace"))
