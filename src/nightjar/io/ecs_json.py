@@ -86,8 +86,7 @@ class EcsJsonReader:
                     yield _batch(rows, kind, source, report)
                     rows = []
             if stream.truncated:
-                report.truncated = True
-                report.note(f"input ended early ({stream.truncated}); kept the {report.read + len(rows):,} records before the break")
+                report.ended_early(stream.truncated, report.read + len(rows))
         if rows:
             yield _batch(rows, kind, source, report)
 

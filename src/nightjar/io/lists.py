@@ -133,8 +133,7 @@ def read_list(source: Source, report: ReadReport, layout: ListLayout, batch_rows
         else:
             yield from _csv_batches(text, source, report, layout, field, batch_rows)
         if stream.truncated:
-            report.truncated = True
-            report.note(f"input ended early ({stream.truncated}); kept the {report.read:,} records before the break")
+            report.ended_early(stream.truncated, report.read)
 
 
 def _text_batches(text: io.TextIOWrapper, source: Source, report: ReadReport, kind: str, field: str, batch_rows: int) -> Iterator[Batch]:

@@ -98,8 +98,7 @@ class ProcessCsvReader:
                 report.reject(bad_line, reason)
             yield from _flush(columns, report, source)
             if stream.truncated:
-                report.truncated = True
-                report.note(f"input ends early ({stream.truncated}); rows before the break were read")
+                report.ended_early(stream.truncated, report.read)
 
 
 def _header(head: bytes) -> list[str] | None:

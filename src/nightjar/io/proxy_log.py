@@ -85,8 +85,7 @@ class ProxyLogReader:
             if chunk:
                 yield Batch(_table(chunk), KIND, source.name)
             if stream.truncated:
-                report.truncated = True
-                report.note(f"input ended early ({stream.truncated}); kept the {report.read:,} records before the break")
+                report.ended_early(stream.truncated, report.read)
 
 
 def connect_url(target: str) -> str:

@@ -48,6 +48,12 @@ class ReadReport:
         if len(self.rejections) < self.max_examples:
             self.rejections.append(Rejection(Location(self.source, line, field_name), reason))
 
+    def ended_early(self, why: str, kept: int | None = None) -> None:
+        """Mark the input as cut short (`why`: the decompression error) and say how many records before the break were kept."""
+        self.truncated = True
+        tail = f"kept the {kept:,} records before the break" if kept is not None else "records before the break were read"
+        self.note(f"input ended early ({why}); {tail}")
+
     def note(self, text: str) -> None:
         """Record something a user should know (truncation, unknown columns, ...)."""
         if text not in self.notes:

@@ -161,8 +161,7 @@ class WindowsJsonReader:
             else:
                 yield from reading.lines(stream)
             if stream.truncated:
-                report.truncated = True
-                report.note(f"input ends early ({stream.truncated}); records before the break were read")
+                report.ended_early(stream.truncated)
         yield from reading.flush(final=True)
         if reading.ignored:
             report.note(f"{reading.ignored:,} non-process-creation events ignored")

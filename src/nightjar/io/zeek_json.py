@@ -171,8 +171,7 @@ def json_batches(source: Source, report: ReadReport, batch_rows: int) -> Iterato
                 for start in range(0, table.num_rows, batch_rows):
                     yield Batch(table.slice(start, batch_rows), kind, source.name)
         if stream.truncated:
-            report.truncated = True
-            report.note(f"input ended early ({stream.truncated}); kept the {report.read:,} records before the break")
+            report.ended_early(stream.truncated, report.read)
 
 
 def _first_record(head: bytes) -> dict[str, object]:

@@ -158,5 +158,4 @@ def tsv_batches(source: Source, report: ReadReport, batch_rows: int, fields: Fie
                 for start in range(0, table.num_rows, batch_rows):
                     yield Batch(table.slice(start, batch_rows), kind, source.name)
         if stream.truncated:
-            report.truncated = True
-            report.note(f"input ended early ({stream.truncated}); kept the {report.read:,} records before the break")
+            report.ended_early(stream.truncated, report.read)
