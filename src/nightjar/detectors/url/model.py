@@ -58,6 +58,44 @@ def _gram_buckets(texts: pa.Array, buckets: int) -> tuple[int, np.ndarray, list[
     return n, np.asarray(count), out
 
 
+def _gram_logit(texts: pa.Array, weights: np.ndarray) -> np.ndarray:
+    """Per text: the sum of `weights[bucket]` over its hashed n-grams / sqrt(n-gram count); `_gram_buckets`' buckets.
+
+    Each n-gram size is summed in position order, as `np.bincount` over `_gram_buckets`' (row, bucket)
+    pairs does, so the sums are the same floats; n-grams that would cross into the next text get weight
+    0.0 instead of being filtered out (adding +0.0 leaves a sum unchanged).
+    """
+    arr = texts.cast(pa.large_string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    flat = data[start:stop].astype(np.uint32)
+    lengths = np.diff(offsets)
+    ends = offsets[1:] - start
+    row_of = np.repeat(np.arange(n, dtype=np.intp), lengths)
+    grams = np.zeros(n)
+    shift = np.uint32(32 - int(np.log2(len(weights))))
+    h = flat.copy()
+    for k in range(2, max(NGRAMS) + 1):  # h[i] becomes the (32-bit FNV-style) hash of the k bytes starting at i
+        m = len(flat) - k + 1
+        if m <= 0:
+            break
+        h = h[:m]
+        h *= np.uint32(16777619)
+        h ^= flat[k - 1:k - 1 + m]
+        if k in NGRAMS:
+            bucket = h + np.uint32(k)
+            bucket *= np.uint32(0x9E3779B1)
+            bucket >>= shift
+            w = weights.take(bucket)
+            tail = (ends[:, None] - np.arange(1, k)).ravel()  # the last k-1 positions of each text start no full n-gram
+            w[tail[(tail >= np.repeat(ends - lengths, k - 1)) & (tail < m)]] = 0.0
+            grams += np.bincount(row_of[:m], weights=w, minlength=n)
+    count = sum(np.maximum(lengths - k + 1, 0) for k in NGRAMS) if n else np.zeros(0, np.int64)
+    return grams / np.sqrt(np.maximum(count, 1))
+
+
 def hashed_ngrams(texts: pa.Array, buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, bucket, norm) of hashed byte n-grams of each text; `norm[row]` = 1/sqrt(n-grams in the row) is each entry's value.
 
@@ -95,13 +133,12 @@ class UrlModel:
         return sp.hstack([grams, sp.csr_matrix(self._scaled(x))], format="csr")
 
     def linear_logit(self, x: np.ndarray, texts: pa.Array) -> np.ndarray:
-        """The baseline's logit, without building a sparse matrix."""
-        n, count, parts = _gram_buckets(texts, self.buckets)
-        grams = np.zeros(n)
-        for row, col in parts:  # one n-gram size at a time: no concatenated copies
-            grams += np.bincount(row, weights=self.lr_weights[col], minlength=n)
-        grams /= np.sqrt(np.maximum(count, 1))
-        return self.lr_bias + grams + self._scaled(x) @ self.lr_weights[self.buckets:]
+        """The baseline's logit, without building a sparse matrix; n-grams hashed once per distinct text."""
+        enc = pc.dictionary_encode(pc.fill_null(texts, ""))
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.combine_chunks()
+        grams = _gram_logit(enc.dictionary, self.lr_weights[: self.buckets])
+        return self.lr_bias + grams[enc.indices.to_numpy()] + self._scaled(x) @ self.lr_weights[self.buckets:]
 
     def score(self, x: np.ndarray, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities 0..1, baseline logit) for hand features `x` and n-gram texts."""
