@@ -9,6 +9,9 @@ Cases (inputs built in a temporary folder from the shared datasets; nothing is w
 - run_score_csv / run_score_ndjson: `run_score` end to end (read, score, write CSV) on the 200k events
   written as a process CSV and as flat ECS NDJSON.
 - run_score_csv_warm: the CSV run again with the same detector (memos warm, rarity state grown).
+- run_score_csv_1pct: the CSV run on events closer to real telemetry: as many events, drawn (seeded, with
+  repetition) from the Atomic-EVTX + OTRF events, 1 % of them from those the shipped model alerts on and
+  99 % from those it does not (the bench input above: 8.5 % alert).
 - run_score_evtx: `run_score` on a 100k-record EVTX written with tests/fixtures/evtx_writer.py from the
   Atomic-EVTX Sysmon exports (bench/windows_readers.py builds it), to compare with the reader alone.
 
@@ -42,16 +45,33 @@ def _one_core() -> None:
     pa.set_io_thread_count(1)
 
 
-def _events(rows: int) -> pd.DataFrame:
+def _base() -> pd.DataFrame:
     from nightjar.io import read_table
 
     parts = [read_table(SHARED / "lotl/atomic_evtx/atomic_evtx_process_creation.csv.gz")[0].to_pandas(),
              read_table(SHARED / "lotl/otrf_security_datasets/otrf_process_creation.csv.gz")[0].to_pandas()]
     from nightjar.io.process_events import PROCESS_SCHEMA
 
-    base = pd.concat([p[[c for c in PROCESS_SCHEMA.names if c in p.columns]] for p in parts], ignore_index=True)
+    return pd.concat([p[[c for c in PROCESS_SCHEMA.names if c in p.columns]] for p in parts], ignore_index=True)
+
+
+def _events(rows: int) -> pd.DataFrame:
+    base = _base()
     reps = rows // len(base) + 1
     return pd.concat([base] * reps, ignore_index=True).iloc[:rows].reset_index(drop=True)
+
+
+def _quiet_events(rows: int, alert_share: float = 0.01, seed: int = 0) -> pd.DataFrame:
+    """`rows` events drawn (seeded, with repetition) from the Atomic-EVTX + OTRF events: `alert_share` of them
+    from those the shipped model alerts on, the rest from those it does not; shuffled."""
+    from nightjar.detectors.lotl import LotlDetector
+
+    base = _base()
+    alert = LotlDetector.load(MODEL).score(base)["alert"].to_numpy(bool)
+    rng = np.random.default_rng(seed)
+    n_alert = round(rows * alert_share)
+    pick = np.concatenate([rng.choice(np.flatnonzero(alert), n_alert), rng.choice(np.flatnonzero(~alert), rows - n_alert)])
+    return base.iloc[rng.permutation(pick)].reset_index(drop=True)
 
 
 def _timed(case: str, work, rows: int) -> None:
@@ -90,6 +110,11 @@ def main() -> None:
             _timed(case, lambda p=path, d=fresh: run_score("lotl", [p], t / "out.csv", detector=d), len(events))
             if case == "run_score_csv":  # the same input again, same detector: memos warm (rarity has learnt it)
                 _timed("run_score_csv_warm", lambda p=path, d=fresh: run_score("lotl", [p], t / "out.csv", detector=d), len(events))
+        quiet = _quiet_events(len(events))
+        quiet.to_csv(t / "quiet.csv", index=False)
+        fresh = LotlDetector.load(MODEL)
+        fresh.model_.params["num_threads"] = 1
+        _timed("run_score_csv_1pct", lambda: run_score("lotl", [t / "quiet.csv"], t / "out.csv", detector=fresh), len(quiet))
         if not args.no_evtx:
             from bench.windows_readers import build_evtx
 

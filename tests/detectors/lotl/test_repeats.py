@@ -14,6 +14,7 @@ from nightjar.detectors.lotl import LotlDetector
 from nightjar.detectors.lotl import features as F
 from nightjar.detectors.lotl.prepared import RARITY_KEYS, Prepared, encode
 from nightjar.detectors.lotl.rarity import RarityState, template_key
+from nightjar.detectors.lotl.reasons import model_phrases
 
 from .conftest import BENIGN, MALICIOUS, SHIPPED, events, training_set
 
@@ -108,7 +109,44 @@ def test_memos_across_batches_do_not_change_scores() -> None:
         pd.testing.assert_frame_equal(scored, cold.score(part), check_exact=True)
         alerts += int(scored["alert"].sum())
         warm.observe(part)
-    assert alerts and warm.__dict__["_contribution_cache"] and warm.__dict__["_probability_cache"]
+    assert alerts and warm.model_.__dict__["_pattern_shap"]._index and warm.__dict__["_probability_cache"]
+
+
+def test_pattern_contributions_are_within_their_bound_of_lightgbm() -> None:
+    det = LotlDetector.load(SHIPPED)
+    ev, _, _ = training_set(n=10)
+    f = det.featurise(ev)
+    rows = np.arange(len(f.first))
+    x = det.model_.matrix(f.dense_of(rows), f.tokens_of(rows))
+    exact = det.model_.contributions(x)
+    for _ in range(2):  # asked from LightGBM, then from the memo
+        approx, eps = det.model_.approximate_contributions(x)
+        assert np.all(np.abs(approx - exact) <= eps) and eps.max() < 1e-8
+        assert np.array_equal(approx[:, eps == 0], exact[:, eps == 0])  # features no tree splits on: exactly 0
+
+
+def test_model_phrases_are_refused_when_the_bound_leaves_the_ranking_in_doubt() -> None:
+    names = ["cmd_len", "urls", "pipe", "quotes"]
+    values = np.ones(4)
+    contrib = np.array([0.5, 0.3, 0.3 + 1e-12, -0.1])
+    assert model_phrases(contrib, values, names, "a.exe", "b.exe", eps=np.zeros(4)) == model_phrases(contrib, values, names, "a.exe", "b.exe")
+    assert model_phrases(contrib, values, names, "a.exe", "b.exe", eps=np.full(4, 1e-9)) is None  # 2nd and 3rd may swap
+    assert model_phrases(np.array([0.5, 1e-12, 0, 0]), values, names, "a", "b", eps=np.full(4, 1e-9)) is None  # sign unsure
+    sure = np.array([1e-9, 1e-9, 0, 0])  # features no tree splits on are exactly 0
+    assert model_phrases(np.array([0.5, -0.2, 0, 0]), values, names, "a", "b", eps=sure) == ["long command line"]
+
+
+def test_rows_in_doubt_get_lightgbms_exact_contributions() -> None:
+    ev, _, _ = training_set(n=10)
+    ref = LotlDetector.load(SHIPPED)
+    ref.threshold_ = 0.3
+    doubt = LotlDetector.load(SHIPPED)
+    doubt.threshold_ = 0.3
+    doubt.model_.approximate_contributions(doubt.model_.matrix(np.zeros((1, len(doubt.featurise(ev.iloc[:1]).names))), [[]]))
+    doubt.model_.__dict__["_pattern_shap"].eps = np.full(len(doubt.model_.feature_names), 1.0)  # nothing is certain
+    scored = doubt.score(ev)
+    pd.testing.assert_frame_equal(scored, ref.score(ev), check_exact=True)
+    assert scored["alert"].any() and doubt.__dict__["_exact_asked"] > ref.__dict__["_exact_asked"]
 
 
 @pytest.mark.parametrize("kind", ["lgbm", "lr"])

@@ -245,9 +245,9 @@ class LotlDetector(Detector):
         alerted = np.unique(f.codes[alert])  # the model's own contributions (costly) only for alerting rows
         alerted = np.array([r for r in alerted if (memo_key, f.keys[r]) not in memo], dtype=np.int64)
         x = self.model_.matrix(f.dense_of(alerted), f.tokens_of(alerted))
-        contrib = self._contributions(x)
-        where = {int(r): k for k, r in enumerate(alerted)}
         names = self.model_.feature_names
+        phrases = self._model_phrases(x, alerted, f, names)
+        where = {int(r): k for k, r in enumerate(alerted)}
         words_of: dict[int, tuple[list[str], list[str]]] = {}
         evidence = f.evidence_of(rows)
         for r, ev, name, parent, gparent, exe in zip(rows, evidence, *(f.rows[k].to_numpy()[rows] for k in ("name", "parent", "grandparent", "exe"))):
@@ -256,10 +256,7 @@ class LotlDetector(Detector):
                 continue
             words, ids = evidence_phrases(name, parent, gparent, exe, ev)
             if int(r) in where:
-                k = where[int(r)]
-                values = np.zeros(x.shape[1])
-                values[x.indices[x.indptr[k]:x.indptr[k + 1]]] = x.data[x.indptr[k]:x.indptr[k + 1]]
-                words += model_phrases(contrib[k], values, names, name, parent)
+                words += phrases[where[int(r)]]
                 memo[(memo_key, f.keys[r])] = (words, ids)
             words_of[int(r)] = (words, ids)
         for i in explain:
@@ -290,6 +287,33 @@ class LotlDetector(Detector):
             prob[todo] = self.model_.predict(self.model_.matrix(f.dense_of(todo), f.tokens_of(todo)))
             memo.update(zip([keys[r] for r in todo], prob[todo].tolist()))
         return prob
+
+    def _model_phrases(self, x: sp.csr_matrix, rows: np.ndarray, f: Featurised, names: list[str]) -> list[list[str]]:
+        """The model's reasons for each row of `x` (the distinct rows `rows` of `f`): its largest contributions in words.
+
+        Contributions come per tree and branch pattern (treeshap.py), within a proven bound of LightGBM's
+        own; a row whose words that bound leaves in doubt gets LightGBM's exact contributions instead.
+        """
+        approx = self.model_.approximate_contributions(x) if len(rows) else None
+        contrib, eps = approx if approx is not None else (None, None)
+        out: list[list[str] | None] = [None] * len(rows)
+        unsure: list[int] = []
+        for k, (name, parent) in enumerate(zip(*(f.rows[c].to_numpy()[rows] for c in ("name", "parent")))):
+            values = np.zeros(x.shape[1])
+            values[x.indices[x.indptr[k]:x.indptr[k + 1]]] = x.data[x.indptr[k]:x.indptr[k + 1]]
+            if contrib is not None:
+                out[k] = model_phrases(contrib[k], values, names, name, parent, eps=eps)
+            if out[k] is None:
+                unsure.append(k)
+        if unsure:
+            exact = self._contributions(x[unsure])
+            for k, row in zip(unsure, exact):
+                values = np.zeros(x.shape[1])
+                values[x.indices[x.indptr[k]:x.indptr[k + 1]]] = x.data[x.indptr[k]:x.indptr[k + 1]]
+                name, parent = f.rows["name"].iat[rows[k]], f.rows["parent"].iat[rows[k]]
+                out[k] = model_phrases(row, values, names, name, parent)
+        self.__dict__["_exact_asked"] = self.__dict__.get("_exact_asked", 0) + len(unsure)  # rows LightGBM explained
+        return out  # type: ignore[return-value]
 
     def _contributions(self, x: sp.csr_matrix) -> np.ndarray:
         """The model's contributions per row of `x`, computed once per branch key (see LotlModel.branch_keys).

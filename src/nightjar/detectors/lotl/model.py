@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
+from nightjar.detectors.lotl.treeshap import PatternShap
 from nightjar.detectors.model_files import read_model_files, write_model_files
 
 MODEL_FILE, LGBM_FILE = "lotl_model.json", "lotl_lgbm.txt"
@@ -97,6 +98,20 @@ class LotlModel:
             parts.append(np.asarray(self.booster.predict(dense, pred_contrib=True, num_threads=self.params.get("num_threads", 1)))[:, :-1])
         return np.vstack(parts) if parts else np.zeros((0, x.shape[1]))
 
+    def approximate_contributions(self, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray] | None:
+        """(`contributions(x)` to within `eps`, `eps` per feature), computed per tree and branch pattern (treeshap.py).
+
+        None for the linear model or a booster treeshap.py does not handle: ask `contributions`.
+        """
+        if self.kind == "lr" or self.booster is None:
+            return None
+        if "_pattern_shap" not in self.__dict__:
+            self.__dict__["_pattern_shap"] = PatternShap.from_booster(self.booster, x.shape[1])
+        shap = self.__dict__["_pattern_shap"]
+        if shap is None or shap.n_features != x.shape[1]:
+            return None
+        return shap.contributions(x), shap.eps
+
     def branch_keys(self, x: sp.csr_matrix) -> list[bytes]:
         """Per row, a key that is equal for rows with equal contributions (see `contributions`).
 
@@ -115,18 +130,21 @@ class LotlModel:
         return [row.tobytes() for row in bins.astype(np.int32)]
 
     def _split_points(self) -> list[tuple[int, np.ndarray]] | None:
-        """(feature, sorted thresholds) per split feature; None unless every split is a numeric `<=` without missing values."""
+        """(feature, sorted thresholds) per split feature; None unless every split is a numeric `<=` without missing values.
+
+        Read from the model text (`decision_type` 0 or 2: numeric, missing type None, either default side).
+        """
         if "_points" not in self.__dict__:
             points: dict[int, set[float]] = {}
             plain = True
-            for tree in self.booster.dump_model()["tree_info"]:
-                stack = [tree["tree_structure"]]
-                while stack:
-                    node = stack.pop()
-                    if "split_feature" in node:
-                        plain &= node.get("decision_type") == "<=" and node.get("missing_type") == "None"
-                        points.setdefault(int(node["split_feature"]), set()).add(float(node["threshold"]))
-                        stack += [node["left_child"], node["right_child"]]
+            trees = self.booster.model_to_string().partition("\nend of trees")[0].split("\nTree=")[1:]
+            for tree in trees:
+                kv = dict(line.split("=", 1) for line in tree.splitlines() if "=" in line)
+                if int(kv["num_leaves"]) <= 1:
+                    continue
+                plain &= not int(kv.get("num_cat", "0")) and all(int(d) in (0, 2) for d in kv["decision_type"].split())
+                for f, t in zip(kv["split_feature"].split(), kv["threshold"].split()):
+                    points.setdefault(int(f), set()).add(float(t))
             self.__dict__["_points"] = [(f, np.array(sorted(t))) for f, t in sorted(points.items())] if plain else None
         return self.__dict__["_points"]
 
@@ -136,6 +154,7 @@ class LotlModel:
         """Fit the vocabulary, the linear baseline and LightGBM; returns self."""
         y = np.asarray(y, dtype=bool)
         self.__dict__.pop("_points", None)
+        self.__dict__.pop("_pattern_shap", None)
         self.dense_names = list(dense_names)
         self.vocab = build_vocab(token_lists, groups, int(self.params.get("min_groups", 3)), int(self.params.get("max_vocab", 3000)))
         x = self.matrix(dense, token_lists)

@@ -71,18 +71,40 @@ def phrase(feature: str, name: str, parent: str) -> str:
     return PHRASES.get(feature, feature.replace("_", " "))
 
 
-def model_phrases(contrib: np.ndarray, values: np.ndarray, names: list[str], name: str, parent: str, k: int = 3) -> list[str]:
-    """The `k` features that pushed this score up most (present features only), in words."""
+def model_phrases(contrib: np.ndarray, values: np.ndarray, names: list[str], name: str, parent: str, k: int = 3,
+                  eps: np.ndarray | None = None) -> list[str] | None:
+    """The `k` features that pushed this score up most (present features only), in words.
+
+    With `eps` (contributions known to within `eps` per feature), None unless the words are certain:
+    the features read are, beyond doubt, the largest, in this order and positive, and when the list
+    stops at a non-positive value every other feature is beyond doubt not positive.
+    """
     top = min(12, len(contrib))
     part = np.argpartition(-contrib, top - 1)[:top] if top else np.zeros(0, dtype=int)
+    order = part[np.argsort(-contrib[part])]
     out: list[str] = []
-    for j in part[np.argsort(-contrib[part])]:
+    read = 0
+    for j in order:
         if contrib[j] <= 0 or len(out) >= k:
             break
+        read += 1
         feat = names[j]
         if feat in EVIDENCE_FEATURES or (feat.startswith("tok:") and values[j] == 0):
             continue
         words = phrase(feat, name, parent)
         if words not in out:
             out.append(words)
+    if eps is not None and not _certain(contrib, eps, order[:read], read < top and len(out) < k):
+        return None
     return out
+
+
+def _certain(contrib: np.ndarray, eps: np.ndarray, read: np.ndarray, stopped_at_sign: bool) -> bool:
+    """Whether every `contrib` within `eps` ranks `read` first, in this order, all positive (see model_phrases)."""
+    low, high = contrib[read] - eps[read], contrib[read] + eps[read]
+    if (low <= 0).any() or (low[:-1] <= high[1:]).any():
+        return False
+    rest = np.ones(len(contrib), dtype=bool)
+    rest[read] = False
+    rest_high = float((contrib + eps)[rest].max(initial=-np.inf))
+    return (not len(read) or low[-1] > rest_high) and (not stopped_at_sign or rest_high <= 0)
