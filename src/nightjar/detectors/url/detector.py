@@ -154,15 +154,33 @@ class UrlDetector(Detector):
             probs, _ = self.model_.score(x, F.gram_text(sub))
             score[ok] = np.clip(probs, 0.0, 1.0)
             if explain_rows:
-                rest = pc.utf8_lower(pc.binary_join_element_wise(sub.path, sub.query, sub.fragment, "?"))
-                for j in np.flatnonzero(probs >= min(self.explain_above, thr)):
-                    path_brand = self.model_.brands.find(rest[j].as_py()) if x[j, F.FEATURES.index("brand_in_path")] else None
-                    matches = self.model_.brands.host_matches(parts["sub"][j], parts["label"][j], regs_ok[j])
-                    reasons[ok[j]] = explain(float(probs[j]), thr, traits(x[j], regs_ok[j], matches, path_brand))
+                rows = np.flatnonzero(probs >= min(self.explain_above, thr))
+                reasons[ok[rows]] = self._explain(sub, x, parts, probs, rows, thr)
         notes = parsed.note != None  # noqa: E711
         reasons[notes] = [f"{b}; {a}" if r else f"{b} ({a})" for a, b, r in zip(parsed.note[notes], reasons[notes], parsed.ok[notes])]
         alert = np.nan_to_num(score, nan=-1.0) >= thr
         return score[codes], alert[codes], reasons[codes], regs[codes]
+
+    def _explain(self, parsed: Parsed, x: np.ndarray, parts: dict[str, np.ndarray], probs: np.ndarray, rows: np.ndarray,
+                 thr: float) -> list[str]:
+        """Reasons for the `rows` of a scored batch: brand look-ups once per distinct host, the path's brand only where flagged."""
+        brands = self.model_.brands
+        regs = parts["registered"][rows].tolist()
+        per_host: dict[tuple[str, str, str], tuple[str | None, ...]] = {}
+        matches = []
+        for key in zip(parts["sub"][rows].tolist(), parts["label"][rows].tolist(), regs):
+            if key not in per_host:
+                per_host[key] = brands.host_matches(*key)
+            matches.append(per_host[key])
+        path_brand: list[str | None] = [None] * len(rows)
+        flagged = np.flatnonzero(x[rows, F.FEATURES.index("brand_in_path")])
+        if len(flagged):
+            at = pa.array(rows[flagged])
+            rest = pc.utf8_lower(pc.binary_join_element_wise(parsed.path.take(at), parsed.query.take(at), parsed.fragment.take(at), "?"))
+            for i, text in zip(flagged.tolist(), rest.to_pylist()):
+                path_brand[i] = brands.find(text)
+        found = traits(x[rows], regs, matches, path_brand)
+        return [explain(p, thr, t) for p, t in zip(probs[rows].tolist(), found)]
 
     def score(self, events: pd.DataFrame) -> pd.DataFrame:
         """A copy of `events` with `score`, `alert` and `reasons`; rows that are not URLs get an empty score."""

@@ -23,6 +23,10 @@ PLACEHOLDERS = ("n/a", "na", "-", "null", "none", "nan", "(null)", "undefined", 
 _HOST_OK = r"^([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)+[a-z0-9-]{2,63}$"
 _IPV4 = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$"
 _IPV4_INT = r"^(0x[0-9a-f]+|[0-9]{8,10})$"  # http://3232235777/ style hosts
+# a text that matches none of these is left as it is by `_repair`: no control character, U+FFFD, leading
+# "hxxp" (rewritten whenever the batch holds a defanged URL), defanged part, backslash, white space, or
+# scheme followed by other than two slashes
+_UNUSUAL = r"[\x00-\x20\x7f\\]|\x{fffd}|^(?i)hxxp|\[\.\]|\(\.\)|\[:\]|^[a-zA-Z][a-zA-Z0-9+.-]{0,15}:/($|[^/]|//)"
 PARTS = ("scheme", "userinfo", "host", "port", "path", "query", "fragment")
 
 
@@ -73,6 +77,18 @@ def clean(values: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     empty = _mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
     reason[empty] = "empty line"
     text = pc.fill_null(text, "")
+    unusual = _mask(pc.match_substring_regex(text, _UNUSUAL))
+    if unusual.any():  # most URLs need none of the repairs: run them on the flagged rows only
+        fixed, note[unusual] = _repair(text.filter(pa.array(unusual)))
+        text = pc.replace_with_mask(text, pa.array(unusual), fixed)
+    placeholder = _mask(pc.is_in(pc.utf8_lower(text), pa.array(PLACEHOLDERS)))
+    reason[placeholder & (reason == None)] = "placeholder, not a URL"  # noqa: E711
+    return text, reason, note
+
+
+def _repair(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """(repaired text, note or None): control characters, defanged URLs, backslashes, slashes after the scheme, spaces."""
+    note = np.full(len(text), None, dtype=object)
     ctrl = _mask(pc.match_substring_regex(text, r"[\x00-\x1f\x7f]"))
     if ctrl.any():
         text = pc.replace_substring_regex(text, r"[\x00-\x1f\x7f]+", "")
@@ -91,9 +107,7 @@ def clean(values: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     if spaces.any():
         text = pc.replace_substring_regex(text, r"\s", "%20")
         _add(note, spaces, "spaces encoded")
-    placeholder = _mask(pc.is_in(pc.utf8_lower(text), pa.array(PLACEHOLDERS)))
-    reason[placeholder & (reason == None)] = "placeholder, not a URL"  # noqa: E711
-    return text, reason, note
+    return text, note
 
 
 def parse(values: pa.Array | list[str | None]) -> Parsed:

@@ -1,67 +1,58 @@
-"""Reasons in words for URL scores, built from the features of a row (only rows worth explaining)."""
+"""Reasons in words for URL scores, built from the features of the rows worth explaining (one batch at a time)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
 from nightjar.detectors.url.features import FEATURES
 
 LOW = "no phishing traits found"
+Brand = tuple[str | None, str | None, str | None, str | None]
 
 
-def traits(row: np.ndarray, registered: str, brand: tuple[str | None, str | None, str | None, str | None],
-           path_brand: str | None) -> list[str]:
-    """The phishing traits of one feature row, strongest first; `brand` is `BrandIndex.host_matches` of its host."""
-    f = dict(zip(FEATURES, row.tolist()))
-    out: list[str] = []
-    in_sub, in_label, near, swapped = brand
-    if swapped:
-        out.append(f"brand '{swapped}' under a suffix that is not the brand's own ({registered})")
-    if in_sub:
-        out.append(f"brand '{in_sub}' in subdomain of unrelated domain {registered}")
-    if in_label:
-        out.append(f"brand '{in_label}' inside unrelated domain {registered}")
-    if near:
-        out.append(f"look-alike of brand '{near}' in the host")
-    if path_brand and f["free_hosting"]:
-        out.append(f"brand '{path_brand}' in the path on free hosting ({registered})")
-    elif path_brand:
-        out.append(f"brand '{path_brand}' in the path of unrelated domain {registered}")
-    if f["path_words"] and f["free_hosting"]:
-        out.append("login/verify-style path on free hosting")
-    elif f["free_hosting"]:
-        out.append(f"free hosting platform ({registered})")
-    elif f["path_words"] or f["host_words"]:
-        out.append("login/verify/account words in the " + ("host" if f["host_words"] else "path"))
-    if f["is_ip"]:
-        out.append("IP address instead of a host name")
-    if f["userinfo"]:
-        out.append("'@' in the address: browsers ignore what comes before it")
-    if f["mixed_script"]:
-        out.append("host mixes scripts (homoglyphs)")
-    elif f["punycode"]:
-        out.append("internationalised (punycode) host")
-    if f["email_in_url"]:
-        out.append("e-mail address in the URL (pre-filled victim)")
-    if f["shortener"]:
-        out.append("URL shortener hides the destination")
-    if f["url_in_query"]:
-        out.append("another URL in the query (redirect)")
-    if f["ext_binary"]:
-        out.append("links straight to an executable or archive file")
-    if f["sub_depth"] >= 3:
-        out.append(f"deep subdomain ({int(f['sub_depth'])} levels)")
-    if f["hex_run"] or f["long_token"]:
-        out.append("long random token in the URL (kit or tracking id)")
-    if f["path_dslash"]:
-        out.append("'//' inside the path")
-    if f["host_underscore"]:
-        out.append("underscore in the host name (not valid in a web host)")
-    if f["port"]:
-        out.append("unusual port")
-    if f["host_hyphens"] >= 3:
-        out.append(f"{int(f['host_hyphens'])} hyphens in the host")
-    return out
+def traits(x: np.ndarray, registered: Sequence[str], brand: Sequence[Brand], path_brand: Sequence[str | None]) -> list[list[str]]:
+    """The phishing traits of each feature row of `x`, strongest first.
+
+    Per row: its registered domain, `BrandIndex.host_matches` of its host and the brand in its path (or None).
+    A feature counts when it is not 0, as Python's truth test of the float.
+    """
+    f = {name: x[:, i] != 0 for i, name in enumerate(FEATURES)}
+    n = len(x)
+
+    def text(mask: np.ndarray, words: str) -> list[str | None]:
+        return [words if m else None for m in mask.tolist()]
+
+    free = f["free_hosting"]
+    words_where = np.where(f["host_words"], "host", "path")
+    has_path_brand = np.fromiter((b is not None and b != "" for b in path_brand), dtype=bool, count=n)
+    columns: list[list[str | None]] = [
+        [f"brand '{b[3]}' under a suffix that is not the brand's own ({r})" if b[3] else None for b, r in zip(brand, registered)],
+        [f"brand '{b[0]}' in subdomain of unrelated domain {r}" if b[0] else None for b, r in zip(brand, registered)],
+        [f"brand '{b[1]}' inside unrelated domain {r}" if b[1] else None for b, r in zip(brand, registered)],
+        [f"look-alike of brand '{b[2]}' in the host" if b[2] else None for b in brand],
+        [None if not has else f"brand '{b}' in the path on free hosting ({r})" if fh else f"brand '{b}' in the path of unrelated domain {r}"
+         for has, fh, b, r in zip(has_path_brand.tolist(), free.tolist(), path_brand, registered)],
+        ["login/verify-style path on free hosting" if pw and fh else f"free hosting platform ({r})" if fh
+         else f"login/verify/account words in the {w}" if pw or hw else None
+         for pw, hw, fh, w, r in zip(f["path_words"].tolist(), f["host_words"].tolist(), free.tolist(), words_where.tolist(), registered)],
+        text(f["is_ip"], "IP address instead of a host name"),
+        text(f["userinfo"], "'@' in the address: browsers ignore what comes before it"),
+        ["host mixes scripts (homoglyphs)" if ms else "internationalised (punycode) host" if puny else None
+         for ms, puny in zip(f["mixed_script"].tolist(), f["punycode"].tolist())],
+        text(f["email_in_url"], "e-mail address in the URL (pre-filled victim)"),
+        text(f["shortener"], "URL shortener hides the destination"),
+        text(f["url_in_query"], "another URL in the query (redirect)"),
+        text(f["ext_binary"], "links straight to an executable or archive file"),
+        [f"deep subdomain ({int(d)} levels)" if d >= 3 else None for d in x[:, FEATURES.index("sub_depth")].tolist()],
+        text(f["hex_run"] | f["long_token"], "long random token in the URL (kit or tracking id)"),
+        text(f["path_dslash"], "'//' inside the path"),
+        text(f["host_underscore"], "underscore in the host name (not valid in a web host)"),
+        text(f["port"], "unusual port"),
+        [f"{int(h)} hyphens in the host" if h >= 3 else None for h in x[:, FEATURES.index("host_hyphens")].tolist()],
+    ]
+    return [[t for t in row if t is not None] for row in zip(*columns)] if n else []
 
 
 def explain(score: float, threshold: float, found: list[str]) -> str:
