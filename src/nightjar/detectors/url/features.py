@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -101,7 +102,7 @@ def host_table(hosts: list[str], brands: BrandIndex) -> tuple[np.ndarray, dict[s
     arr = pa.array(hosts, pa.string())
     n = len(hosts)
     reg, suf = split_hosts(arr)
-    name = pc.replace_substring_regex(arr, r"^www\.", "")
+    name = _strip_www(arr)
     is_ip = _has(arr, r"^([0-9.]+|\[.*\]|0x[0-9a-f]+)$")
     sub = np.empty(n, dtype=object)
     label = np.empty(n, dtype=object)
@@ -137,6 +138,11 @@ def host_table(hosts: list[str], brands: BrandIndex) -> tuple[np.ndarray, dict[s
     return x, {"registered": reg, "sub": sub, "label": label}
 
 
+def _strip_www(hosts: pa.Array) -> pa.Array:
+    """`hosts` without a leading 'www.'."""
+    return pc.if_else(pc.starts_with(hosts, "www."), pc.utf8_slice_codeunits(hosts, 4), hosts)
+
+
 def _mask_np(arr: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -145,43 +151,90 @@ def _num(arr: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, 0).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
+def _count_bytes(arr: pa.Array, chars: bytes) -> np.ndarray:
+    """Per string: how many of its characters are among the ASCII `chars` (no UTF-8 sequence holds an ASCII byte)."""
+    offsets, data = _buffers(arr)
+    table = np.zeros(256, dtype=np.int64)
+    table[list(chars)] = 1
+    seen = np.concatenate([[0], np.cumsum(table[data])])
+    return (seen[offsets[1:]] - seen[offsets[:-1]]).astype(np.float64)
+
+
+def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from 0, bytes) of a string array."""
+    arr = arr.cast(pa.large_string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+    buf = arr.buffers()[2]
+    data = np.frombuffer(buf, dtype=np.uint8)[offsets[0]: offsets[-1]] if buf is not None else np.zeros(0, np.uint8)
+    return offsets - offsets[0], data
+
+
 def _has(arr: pa.Array, pattern: str) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def url_table(p: Parsed, brands: BrandIndex) -> np.ndarray:
-    """URL_FEATURES for every row of a parsed batch (rejected rows get values too; they are not scored)."""
-    path, query, frag = p.path, p.query, p.fragment
+    """URL_FEATURES for every row of a parsed batch (rejected rows get values too; they are not scored).
+
+    Each part is read once per distinct value. The patterns read over `path?query?fragment` cannot
+    match a '?', so their count (or flag) is the sum (or maximum) over the three parts.
+    """
+    cols = _per_distinct(p.path, lambda t: _path_table(t, brands))
+    query = _per_distinct(p.query, lambda t: _query_table(t, brands))
+    frag = _per_distinct(p.fragment, lambda t: _part_table(t, pc.utf8_lower(t), brands) | {"fragment_len": _num(pc.utf8_length(t))})
+    for name in ("pct_valid", "pct_invalid", "path_words"):
+        cols[name] = cols[name] + query[name] + frag[name]
+    for name in ("hex_run", "long_token", "email_in_url", "brand_in_path"):
+        cols[name] = np.maximum(cols[name], np.maximum(query[name], frag[name]))
+    cols["pct_invalid"] -= cols["pct_valid"]  # per part: every '%', then the valid ones subtracted
+    cols |= {"query_len": query["query_len"], "params": query["params"], "url_in_query": query["url_in_query"],
+             "fragment_len": frag["fragment_len"], "userinfo": _num(pc.not_equal(p.userinfo, "").cast(pa.int8())),
+             "port": _num(pc.invert(pc.is_in(p.port, pa.array(["", "80", "443"]))).cast(pa.int8()))}
+    return np.column_stack([cols[name] for name in URL_FEATURES])
+
+
+def _per_distinct(text: pa.Array, table: Callable[[pa.Array], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """`table` of the distinct values of `text` (no nulls), spread back to its rows."""
+    enc = pc.dictionary_encode(text)
+    cols = table(enc.dictionary)
+    rows = np.vstack(list(cols.values())).take(enc.indices.to_numpy(), axis=1)
+    return dict(zip(cols, rows))
+
+
+def _part_table(text: pa.Array, lower: pa.Array, brands: BrandIndex) -> dict[str, np.ndarray]:
+    """The patterns read over path, query and fragment alike, for one part ('pct_invalid' counts every '%')."""
+    return {"pct_valid": _num(pc.count_substring_regex(text, r"%[0-9a-fA-F]{2}")), "pct_invalid": _num(pc.count_substring(text, "%")),
+            "hex_run": _has(lower, "[0-9a-f]{16,}"), "long_token": _has(text, "[A-Za-z0-9_-]{40,}"),
+            "email_in_url": _has(lower, r"[a-z0-9._%+-]+(@|%40)[a-z0-9-]+\.[a-z]{2,}"),
+            "path_words": _num(pc.count_substring_regex(lower, _WORDS_RE)), "brand_in_path": _has(lower, brands.path_regex)}
+
+
+def _query_table(query: pa.Array, brands: BrandIndex) -> dict[str, np.ndarray]:
+    """Per distinct query: its own features and `_part_table`'s."""
+    lower = pc.utf8_lower(query)
+    return _part_table(query, lower, brands) | {
+        "query_len": _num(pc.utf8_length(query)), "params": _num(pc.count_substring(query, "=")),
+        "url_in_query": _has(lower, r"(https?(:|%3a)|www\.)"),
+    }
+
+
+def _path_table(path: pa.Array, brands: BrandIndex) -> dict[str, np.ndarray]:
+    """Per distinct path: its own features and `_part_table`'s."""
     lpath = pc.utf8_lower(path)
-    rest = pc.binary_join_element_wise(lpath, pc.utf8_lower(query), pc.utf8_lower(frag), "?")
     plen = _num(pc.utf8_length(path))
-    whole = pc.binary_join_element_wise(path, query, frag, "?")
-    valid = _num(pc.count_substring_regex(whole, r"%[0-9a-fA-F]{2}"))
-    cols = {
-        "path_len": plen, "query_len": _num(pc.utf8_length(query)), "fragment_len": _num(pc.utf8_length(frag)),
-        "path_depth": _num(pc.count_substring(path, "/")), "path_dslash": _has(path, "//"),
-        "pct_valid": valid, "pct_invalid": _num(pc.count_substring(whole, "%")) - valid,
-        "params": _num(pc.count_substring(query, "=")),
-        "path_digit_share": _num(pc.count_substring_regex(path, "[0-9]")) / np.maximum(plen, 1),
-        "hex_run": _has(rest, "[0-9a-f]{16,}"), "long_token": _has(whole, "[A-Za-z0-9_-]{40,}"),
-        "email_in_url": _has(rest, r"[a-z0-9._%+-]+(@|%40)[a-z0-9-]+\.[a-z]{2,}"),
-        "url_in_query": _has(pc.utf8_lower(query), r"(https?(:|%3a)|www\.)"),
-        "path_words": _num(pc.count_substring_regex(rest, _WORDS_RE)),
-        "brand_in_path": _has(rest, brands.path_regex),
+    return _part_table(path, lpath, brands) | {
+        "path_len": plen, "path_depth": _num(pc.count_substring(path, "/")), "path_dslash": _has(path, "//"),
+        "path_digit_share": _count_bytes(path, b"0123456789") / np.maximum(plen, 1),
         "ext_page": _has(lpath, r"\.(" + "|".join(PAGE_EXT) + ")$"),
         "ext_binary": _has(lpath, r"\.(" + "|".join(BINARY_EXT) + ")$"),
-        "ext_php": _has(lpath, r"\.php"),
-        "userinfo": _num(pc.not_equal(p.userinfo, "").cast(pa.int8())),
-        "port": _num(pc.invert(pc.is_in(p.port, pa.array(["", "80", "443"]))).cast(pa.int8())),
-        "tilde": _has(path, "~"),
-        "path_upper_share": _num(pc.count_substring_regex(path, "[A-Z]")) / np.maximum(plen, 1),
+        "ext_php": _has(lpath, r"\.php"), "tilde": _has(path, "~"),
+        "path_upper_share": _count_bytes(path, bytes(range(65, 91))) / np.maximum(plen, 1),
         "dots_in_path": _num(pc.count_substring(path, ".")),
     }
-    return np.column_stack([cols[name] for name in URL_FEATURES])
 
 
 def gram_text(p: Parsed, max_len: int = 160) -> pa.Array:
     """Lower-case `host + path` (no scheme, no 'www.'), cut to `max_len`: the text the n-gram model reads."""
-    host = pc.replace_substring_regex(p.host, r"^www\.", "")
+    host = _strip_www(p.host)
     text = pc.binary_join_element_wise(host, pc.utf8_lower(p.path), "")
     return pc.utf8_slice_codeunits(text, 0, max_len)
