@@ -19,6 +19,8 @@ from nightjar.detectors.url.reasons import LOW, explain, traits
 from nightjar.errors import ConfigError, SchemaError
 
 INPUT_COLUMNS = ("url", "url.full", "url.original")
+# features that are 0 when `BrandIndex.host_matches` finds nothing (brand features are 0 for IP hosts)
+_HOST_BRAND_FLAGS = ("is_ip", "brand_in_sub", "brand_in_label", "brand_near", "suffix_swap")
 DETECTOR_FILE = "detector.json"
 
 
@@ -84,10 +86,10 @@ class UrlDetector(Detector):
     # --- features --------------------------------------------------------------------------------
     def features(self, parsed: Parsed, brands: BrandIndex) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(feature matrix, per-row host parts: registered, sub, label) of a parsed batch."""
-        hosts = parsed.host.to_numpy(zero_copy_only=False)
-        codes, uniques = pd.factorize(pd.Series(hosts, dtype=object))
-        htab, parts = F.host_table(list(uniques), brands)
-        x = np.column_stack([htab[codes], F.url_table(parsed, brands)]) if len(hosts) else np.zeros((0, len(F.FEATURES)))
+        hosts = pc.dictionary_encode(parsed.host)  # distinct hosts in order of first appearance
+        codes = hosts.indices.to_numpy()
+        htab, parts = F.host_table(hosts.dictionary.to_pylist(), brands)
+        x = np.column_stack([htab[codes], F.url_table(parsed, brands)]) if len(codes) else np.zeros((0, len(F.FEATURES)))
         return x, {k: v[codes] for k, v in parts.items()}
 
     # --- fit -------------------------------------------------------------------------------------
@@ -140,9 +142,10 @@ class UrlDetector(Detector):
         """(score with NaN for rejected, alert, reasons, registered domain) for raw URLs `values`."""
         self.check_fitted()
         thr = self.threshold_ if threshold is None else threshold
-        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-        parsed = parse(pa.array(np.asarray(uniques, dtype=object), pa.string(), from_pandas=True))
-        n = len(uniques)
+        distinct = pc.dictionary_encode(pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True), null_encoding="encode")
+        codes = distinct.indices.to_numpy()  # distinct values in order of first appearance, missing ones as one null
+        parsed = parse(distinct.dictionary)
+        n = len(distinct.dictionary)
         score = np.full(n, np.nan)
         reasons = np.where(parsed.ok, LOW, parsed.reason).astype(object)
         ok = np.flatnonzero(parsed.ok)
@@ -163,12 +166,20 @@ class UrlDetector(Detector):
 
     def _explain(self, parsed: Parsed, x: np.ndarray, parts: dict[str, np.ndarray], probs: np.ndarray, rows: np.ndarray,
                  thr: float) -> list[str]:
-        """Reasons for the `rows` of a scored batch: brand look-ups once per distinct host, the path's brand only where flagged."""
+        """Reasons for the `rows` of a scored batch.
+
+        Brands are looked up once per distinct host, and only where a feature flags one (an IP address has
+        its brand features zeroed, so it is always looked up); the path's brand likewise.
+        """
         brands = self.model_.brands
         regs = parts["registered"][rows].tolist()
+        flags = x[np.ix_(rows, [F.FEATURES.index(c) for c in _HOST_BRAND_FLAGS])].any(axis=1)
         per_host: dict[tuple[str, str, str], tuple[str | None, ...]] = {}
         matches = []
-        for key in zip(parts["sub"][rows].tolist(), parts["label"][rows].tolist(), regs):
+        for key, flagged in zip(zip(parts["sub"][rows].tolist(), parts["label"][rows].tolist(), regs), flags.tolist()):
+            if not flagged:
+                matches.append((None, None, None, None))
+                continue
             if key not in per_host:
                 per_host[key] = brands.host_matches(*key)
             matches.append(per_host[key])
