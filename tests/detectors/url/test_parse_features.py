@@ -50,6 +50,22 @@ def test_parse_rejects_what_holds_no_url(raw: str | None, why: str) -> None:
     assert p.reason[0] is not None and why in p.reason[0]
 
 
+def test_split_equals_the_url_regex_on_random_strings() -> None:
+    import pyarrow.compute as pc
+
+    from nightjar.detectors.url.split import PARTS, URL_RE, split_urls
+
+    rng = np.random.default_rng(0)
+    pieces = ["http", "H", "x+y.z", ":", "/", "//", "?", "#", "@", "[", "]", "[::1]", ".", "%", " ", "\n", "é", "a", "80", "a" * 17, "ftp://"]
+    texts = ["".join(rng.choice(pieces, rng.integers(0, 12))) for _ in range(5000)] + [""]
+    arr = pa.array(texts).slice(3)
+    fields, no_match = split_urls(arr)
+    expected = pc.extract_regex(arr, URL_RE)
+    assert no_match.tolist() == pc.is_null(expected).to_pylist() and no_match.any()
+    for name in PARTS:
+        assert fields[name].to_pylist() == pc.fill_null(pc.struct_field(expected, name), "").to_pylist(), name
+
+
 def test_parse_agrees_with_urlsplit_on_ordinary_urls() -> None:
     urls = ["https://user:pw@sub.example.co.uk:8443/a/b.php?x=1&y=2#frag", "http://example.com", "https://a.b.c.d.com/?q",
             "http://x.org/path;params/more?a=b=c", "ftp://files.example.net/pub/file.zip", "https://example.com/#only-frag"]

@@ -1,7 +1,7 @@
 """URL parsing for a batch: clean junk, split into parts, reject what is not a URL (with the reason).
 
 The split is the generic URI regex of RFC 3986 appendix B (the one `urllib.parse.urlsplit` follows),
-run by Arrow's RE2 kernels over the whole batch, with the browser's leniencies: no scheme
+`split.URL_RE`, applied to the whole batch at once (split.py), with the browser's leniencies: no scheme
 (`example.com/login`), backslashes as slashes, a userinfo part that runs to the last `@`
 (`http://paypal.com@evil.example/`). Before the split: control characters are removed, inner spaces
 are encoded as `%20`, defanged URLs (`hxxp://`, `[.]`) are restored. After it, the host is lower-cased,
@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-URL_RE = (r"^(?:(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,15})://|//)?(?:(?P<userinfo>[^/?#]*)@)?"
-          r"(?P<host>\[[^\]/?#]*\]|[^/?#:]*)(?::(?P<port>[^/?#]*))?(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?$")
+from nightjar.detectors.url.split import split_urls
+
 PLACEHOLDERS = ("n/a", "na", "-", "null", "none", "nan", "(null)", "undefined", "about:blank")
 _HOST_OK = r"^([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)+[a-z0-9-]{2,63}$"
 _IPV4 = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$"
@@ -27,7 +27,6 @@ _IPV4_INT = r"^(0x[0-9a-f]+|[0-9]{8,10})$"  # http://3232235777/ style hosts
 # "hxxp" (rewritten whenever the batch holds a defanged URL), defanged part, backslash, white space, or
 # scheme followed by other than two slashes
 _UNUSUAL = r"[\x00-\x20\x7f\\]|\x{fffd}|^(?i)hxxp|\[\.\]|\(\.\)|\[:\]|^[a-zA-Z][a-zA-Z0-9+.-]{0,15}:/($|[^/]|//)"
-PARTS = ("scheme", "userinfo", "host", "port", "path", "query", "fragment")
 
 
 @dataclass
@@ -116,9 +115,8 @@ def parse(values: pa.Array | list[str | None]) -> Parsed:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     text, reason, note = clean(arr)
-    parts = pc.extract_regex(text, URL_RE)
-    fields = {name: pc.fill_null(pc.struct_field(parts, name), "") for name in PARTS}
-    no_match = _mask(pc.is_null(parts)) & (reason == None)  # noqa: E711
+    fields, no_match = split_urls(text)
+    no_match &= reason == None  # noqa: E711
     reason[no_match] = "not a URL"
     scheme = pc.utf8_lower(fields["scheme"])
     other_scheme = _mask(pc.invert(pc.is_in(scheme, pa.array(["", "http", "https", "hxxp", "hxxps", "ftp"])))) & (reason == None)  # noqa: E711
