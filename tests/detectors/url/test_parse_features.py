@@ -171,3 +171,11 @@ def test_kit_template_and_campaigns() -> None:
     camp = campaigns(scored, registered=np.array([f"example{i}.com" for i in range(5)] + ["lone.net"], dtype=object))
     assert len(camp) == 1
     assert camp.loc[0, "summary"].startswith("5 URLs, 5 hosts, one kit")
+
+
+def test_near_hosts_agrees_with_near_host() -> None:
+    subs = ["", "login-paypa1", "a.b_c", "www", "secure.rnicrosoft-x", ""]
+    labels = ["g00gle", "shop", "netf1ix_app", "paypal", "mail", ""]
+    expected = [BRANDS.near_host(s, lab) is not None for s, lab in zip(subs, labels)]
+    assert BRANDS.near_hosts(pa.array(subs), pa.array(labels)).tolist() == expected
+    assert expected == [False, True, True, False, True, False]

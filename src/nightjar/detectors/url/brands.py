@@ -18,6 +18,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
@@ -120,6 +123,16 @@ class BrandIndex:
             if token and (hit := self.near(token)):
                 return hit
         return None
+
+    def near_hosts(self, subdomains: pa.Array, labels: pa.Array) -> np.ndarray:
+        """Per host: whether `near_host` finds a look-alike; each distinct token of the batch is looked up once."""
+        label_tokens = pc.split_pattern(pc.replace_substring(labels, "_", "-"), "-")
+        sub_tokens = pc.split_pattern(pc.replace_substring(pc.replace_substring(subdomains, "_", "."), "-", "."), ".")
+        tokens = pc.dictionary_encode(pa.concat_arrays([labels, pc.list_flatten(label_tokens), pc.list_flatten(sub_tokens)]))
+        host = np.concatenate([np.arange(len(labels)), pc.list_parent_indices(label_tokens).to_numpy(),
+                               pc.list_parent_indices(sub_tokens).to_numpy()])
+        hit = np.array([bool(token) and bool(self.near(token)) for token in tokens.dictionary.to_pylist()], dtype=bool)
+        return np.bincount(host[hit[tokens.indices.to_numpy()]], minlength=len(labels)) > 0
 
     def suffix_swap(self, label: str, registered: str) -> str | None:
         """The brand whose exact name is the label of `registered`, a domain not its own (`roblox.com.ge`), or None."""

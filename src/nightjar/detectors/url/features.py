@@ -104,21 +104,18 @@ def host_table(hosts: list[str], brands: BrandIndex) -> tuple[np.ndarray, dict[s
     reg, suf = split_hosts(arr)
     name = _strip_www(arr)
     is_ip = _has(arr, r"^([0-9.]+|\[.*\]|0x[0-9a-f]+)$")
-    sub = np.empty(n, dtype=object)
-    label = np.empty(n, dtype=object)
-    for i, (h, r, s) in enumerate(zip(hosts, reg, suf)):
-        rest = h[: len(h) - len(r)].rstrip(".")
-        sub[i] = rest[4:] if rest.startswith("www.") or rest == "www" else rest
-        label[i] = r[: len(r) - len(s) - 1] if s and len(r) > len(s) else r.split(".", 1)[0]
+    rests = [h[: len(h) - len(r)].rstrip(".") for h, r in zip(hosts, reg.tolist())]
+    sub = np.array([r[4:] if r.startswith("www.") or r == "www" else r for r in rests] + [None], dtype=object)[:n]
+    label = np.array([r[: len(r) - len(s) - 1] if s and len(r) > len(s) else r.split(".", 1)[0]
+                      for r, s in zip(reg.tolist(), suf.tolist())] + [None], dtype=object)[:n]  # None: a 1-d array even when empty
     sub_a, label_a, reg_a = pa.array(sub, pa.string()), pa.array(label, pa.string()), pa.array(reg, pa.string())
     own = _mask_np(pc.is_in(reg_a, pa.array(sorted(brands.own_domains), pa.string())))
     brand_re = brands.path_regex
     exact = _mask_np(pc.is_in(label_a, pa.array(sorted(brands.brands), pa.string())))
     in_label = _has(label_a, brand_re) * ~exact
     near = np.zeros(n)
-    for i in range(n):
-        if not is_ip[i] and not own[i]:
-            near[i] = brands.near_host(sub[i], label[i]) is not None
+    check = pa.array(~own & (is_ip == 0))  # IP addresses and the brands' own domains are not look-alikes
+    near[check.to_numpy(zero_copy_only=False)] = brands.near_hosts(sub_a.filter(check), label_a.filter(check))
     cols = {
         "host_len": _num(pc.utf8_length(name)), "host_labels": _num(pc.count_substring(name, ".")) + 1,
         "sub_depth": np.where(sub == "", 0, _num(pc.count_substring(sub_a, ".")) + 1),
