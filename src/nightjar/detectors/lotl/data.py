@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nightjar.errors import ConfigError
+
 ATOMIC = "lotl/atomic_evtx/atomic_evtx_process_creation.csv.gz"
 OTRF = "lotl/otrf_security_datasets/otrf_process_creation.csv.gz"
 OTRF_META = "lotl/otrf_security_datasets/otrf_dataset_metadata.csv"
@@ -25,9 +27,11 @@ SYSTEM_ROOTS = ("c:\\windows\\", "c:\\program files\\", "c:\\program files (x86)
                 "c:\\windowsazure\\", "c:\\packages\\", "\\??\\c:\\windows\\")
 # Launcher markers of PowerShell stagers (Empire, Covenant, Metasploit web delivery).
 STAGER = r"-enc(?:odedcommand)?\s|-w(?:indow(?:style)?)?\s+hidden|frombase64string|downloadstring|iex\s*\(|reflection\.assembly"
+ART_MARKERS = r"atomicredteam|externalpayloads|atomic red team|\bt1\d{3}(?:\.\d{3})?\b"
 SOURCES = {
     "atomic_evtx": ("JayanthK007/atomic-evtx@5ee5509", "none stated (research use only)", ATOMIC),
     "otrf_security_datasets": ("OTRF/Security-Datasets@d9d40ef", "MIT", OTRF),
+    "atomic_red_team": ("redcanaryco/atomic-red-team@9f85cf3", "MIT", "lotl/atomic_red_team/atomic_red_team_tests.csv"),
     "lolbas": ("LOLBAS-Project/LOLBAS@3403b33", "GPL-3.0", "lotl/lolbas/lolbas_commands.csv"),
     "elastic_problemchild": ("elastic/examples@6d86454", "Apache-2.0", "lotl/elastic_problemchild/blocklist_keywords.txt"),
     "sysmon_modular": ("olafhartong/sysmon-modular@a507259", "MIT", "lotl/sysmon_modular_benign_patterns/sysmon_modular_exclude_rules.csv"),
@@ -41,8 +45,14 @@ def _read(path: Path) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def load_atomic(data: Path) -> pd.DataFrame:
-    """Labelled Atomic-EVTX events with `label` (bool), `technique` and `test_dir` columns."""
+def load_atomic(data: Path, artefacts: str = "keep") -> pd.DataFrame:
+    """Labelled Atomic-EVTX events with `label` (bool), `technique` and `test_dir` columns.
+
+    `artefacts`: what to do with the background events the tests caused (`test_artefacts`): `keep`
+    them as benign (the shipped recipe), `drop` them, or label them `attack`.
+    """
+    if artefacts not in ("keep", "drop", "attack"):
+        raise ConfigError(f"The 'artefacts' parameter of load_atomic must be 'keep', 'drop' or 'attack'. Got {artefacts!r}.")
     df = _read(Path(data) / ATOMIC)
     lab = df["heuristic_label"].astype(str)
     keep = lab.isin(["atomic_tree", "background"])
@@ -53,10 +63,39 @@ def load_atomic(data: Path) -> pd.DataFrame:
     parent = df["process.parent.name"].astype("string").str.lower().fillna("")
     orphan_of_test = (lab == "background") & user.str.endswith("\\admin_test") & (parent.isin(["", "cmd.exe", "powershell.exe"]))
     keep &= ~orphan_of_test
+    if artefacts != "keep":
+        caused = test_artefacts(df) & (lab == "background").to_numpy()
+        if artefacts == "drop":
+            keep &= ~caused
+        else:
+            df.loc[caused, "heuristic_label"] = "atomic_tree"
     df = df[keep.to_numpy()].reset_index(drop=True)
     df["label"] = df["heuristic_label"].eq("atomic_tree").to_numpy()
     df["process.command_line"] = unwrap_harness(df["process.command_line"])
     return df
+
+
+def test_artefacts(df: pd.DataFrame) -> np.ndarray:
+    """Events the Atomic tests caused that the tree walk did not reach, and their descendants.
+
+    Seeds: the PsExec service (only PsExec tests use it on this lab host; its children are the
+    test's commands) and processes whose command line, executable or parent executable carries
+    Atomic Red Team's own markers (`AtomicRedTeam`, `ExternalPayloads`, an ATT&CK id such as
+    `T1543.003`): test payloads started by a service or by a dropped tool, and their prerequisites.
+    """
+    low = {c: df[c].astype("string").str.lower().fillna("") for c in ("process.command_line", "process.executable", "process.parent.executable")}
+    seed = df["process.name"].astype("string").str.lower().fillna("").eq("psexesvc.exe")
+    for col in low.values():
+        seed |= col.str.contains(ART_MARKERS, regex=True)
+    mark = seed.to_numpy().copy()
+    ids = df["process.entity_id"].astype("string").fillna("").to_numpy()
+    parents = df["process.parent.entity_id"].astype("string").fillna("").to_numpy()
+    for _ in range(8):
+        new = mark | np.isin(parents, list(set(ids[mark]) - {""}))
+        if (new == mark).all():
+            break
+        mark = new
+    return mark
 
 
 def unwrap_harness(cmd: pd.Series) -> pd.Series:

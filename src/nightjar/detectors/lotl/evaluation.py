@@ -17,9 +17,18 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold
 
 from nightjar.detectors.lotl import benign as B
+from nightjar.detectors.lotl import synthetic as S
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.detector import LotlDetector
-from nightjar.detectors.lotl.training import is_validation, technique_of, training_frame
+from nightjar.detectors.lotl import training as T
+from nightjar.detectors.lotl.training import (
+    Recipe,
+    admin_train,
+    is_validation,
+    technique_of,
+    training_frame,
+    validation_frame,
+)
 from nightjar.training.metrics import threshold_at_fpr
 
 FOLDS = 5
@@ -64,10 +73,15 @@ class CvResult:
 
 def leave_technique_out(atomic: pd.DataFrame, knowledge: Knowledge, params: dict[str, Any] | None = None,
                         admin: pd.DataFrame | None = None, external: dict[str, pd.DataFrame] | None = None,
-                        folds: int = FOLDS, num_threads: int = 2, log=print) -> CvResult:
-    """Out-of-fold LR and LightGBM scores (one fit gives both) under leave-technique-out CV."""
-    params = dict(params or {})
-    admin = B.admin_events(B.ADMIN_TRAIN) if admin is None else admin
+                        folds: int = FOLDS, num_threads: int = 2, log=print, synthetic: pd.DataFrame | None = None,
+                        recipe: Recipe | None = None) -> CvResult:
+    """Out-of-fold LR and LightGBM scores (one fit gives both) under leave-technique-out CV.
+
+    `synthetic` attack rows are trained on in a fold unless their technique is held out (test or validation);
+    `recipe` (default: the shipped one) gives their weight, the admin rows and the validation events.
+    """
+    params, recipe = dict(params or {}), recipe or T.RECIPE
+    admin = B.admin_events(admin_train(recipe)) if admin is None else admin
     tech = technique_of(atomic)
     y = atomic["label"].to_numpy(bool)
     res = CvResult(y=y, test_dir=atomic["test_dir"].astype("string").fillna("none").to_numpy(dtype=object), technique=tech,
@@ -77,11 +91,15 @@ def leave_technique_out(atomic: pd.DataFrame, knowledge: Knowledge, params: dict
     for k, (train_idx, test_idx) in enumerate(GroupKFold(n_splits=folds).split(atomic, y, groups=tech)):
         part = atomic.iloc[train_idx].reset_index(drop=True)
         val = is_validation(technique_of(part))
-        events, yy, groups, weights = training_frame(part[~val].reset_index(drop=True), admin)
+        synth = None
+        if synthetic is not None:
+            synth = S.for_training(synthetic, set(tech[test_idx]))
+            synth = synth[~is_validation(technique_of(synth))].reset_index(drop=True)
+        events, yy, groups, weights = training_frame(part[~val].reset_index(drop=True), admin, synth, recipe.synthetic_weight)
         det = LotlDetector(num_threads=num_threads, **params)
         det.fit(events, yy, groups=groups, knowledge=knowledge, weights=weights)
         test = atomic.iloc[test_idx]
-        vpart = part[val]
+        vpart = validation_frame(part[val].reset_index(drop=True), recipe)
         for kind in KINDS:
             res.scores[kind][test_idx] = det.model_scores(test, kind)
             val_s[kind].append(det.model_scores(vpart, kind))

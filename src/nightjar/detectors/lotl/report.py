@@ -87,11 +87,11 @@ def otrf_figures(det: LotlDetector, otrf: pd.DataFrame, rarity: bool) -> tuple[d
 def evaluate_all(data: Path, out: Path, det: LotlDetector | None = None, num_threads: int = 2,
                  variants: bool = True, log: Callable[[str], None] = print, figures: Path | None = None) -> dict[str, Any]:
     """Run every evaluation; write the JSON report and the HTML card into `out`; return the summary."""
-    from nightjar.detectors.lotl.training import train_detector
+    from nightjar.detectors.lotl.training import RECIPE, synthetic_events, train_detector
 
     data, out = Path(data), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic, otrf = D.load_atomic(data), D.load_otrf(data)
+    atomic, otrf = D.load_atomic(data, artefacts=RECIPE.artefacts), D.load_otrf(data)
     know = Knowledge.from_catalogues(data)
     benign_sets = {"admin_holdout": B.admin_events(B.ADMIN_HOLDOUT), "sysmon_modular": B.sysmon_modular_events(data)}
     summary: dict[str, Any] = {"split": SPLIT, "confounder_separation_auc": confounder_separation(atomic), "variants": {}}
@@ -101,7 +101,8 @@ def evaluate_all(data: Path, out: Path, det: LotlDetector | None = None, num_thr
             continue
         log(f"leave-technique-out: {name}")
         admin = None if with_admin else B.admin_events([])
-        results[name] = leave_technique_out(atomic, know, params, admin=admin, external=benign_sets, num_threads=num_threads, log=log)
+        results[name] = leave_technique_out(atomic, know, params, admin=admin, external=benign_sets, num_threads=num_threads, log=log,
+                                            synthetic=synthetic_events(data, know))
         summary["variants"][name] = {k: results[name].summary(k) for k in ("lgbm", "lr")}
     res = results["chosen"]
     summary["lto"] = summary["variants"]["chosen"]

@@ -5,11 +5,17 @@ dual-use admin commands (benign.ADMIN_TRAIN, each row weighted 40: 40 rows again
 techniques (with every event of their test windows) are held out as validation, and the threshold is
 set on their benign events for the target FPR. OTRF, the admin hold-out and sysmon-modular's
 patterns are never trained on: they are the external tests.
+
+`Recipe` names the alternatives measured in docs/lotl.md ("Ideas tried for the OTRF test"): synthetic
+attack rows from the catalogues (synthetic.py), more admin training rows, hard benign negatives
+(benign.ADMIN_VALIDATION) in the threshold's validation, Atomic test artefacts dropped or relabelled.
+Its defaults are the shipped recipe; `RECIPE` is what `nightjar train lotl` and `nightjar evaluate lotl` use.
 """
 
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +23,35 @@ import pandas as pd
 
 from nightjar.detectors.lotl import benign as B
 from nightjar.detectors.lotl import data as D
+from nightjar.detectors.lotl import synthetic as S
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.detector import LotlDetector
 
 VALIDATION_SHARE = 0.2
 ADMIN_WEIGHT = 40.0
 TRAIN_SOURCES = ["atomic_evtx", "lolbas", "elastic_problemchild"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What the recipe trains and validates on; the defaults are the shipped model's.
+
+    - `synthetic`: catalogues for synthetic attack rows (`"art"`, `"art_new"`: only Atomic tests absent
+      from Atomic-EVTX, `"lolbas"`), each row weighted `synthetic_weight`; rows of held-out techniques
+      are left out;
+    - `admin_more`: also train on benign.ADMIN_TRAIN_MORE;
+    - `admin_validation`: add benign.ADMIN_VALIDATION (hard benign negatives) to the threshold's validation;
+    - `artefacts`: Atomic background events the tests caused (data.test_artefacts): keep, drop or attack.
+    """
+
+    synthetic: tuple[str, ...] = ()
+    synthetic_weight: float = 1.0
+    admin_more: bool = False
+    admin_validation: bool = False
+    artefacts: str = "keep"
+
+
+RECIPE = Recipe()
 
 
 def technique_of(events: pd.DataFrame) -> np.ndarray:
@@ -32,31 +61,60 @@ def technique_of(events: pd.DataFrame) -> np.ndarray:
 
 def is_validation(techniques: np.ndarray, share: float = VALIDATION_SHARE) -> np.ndarray:
     """A stable technique-level validation mask (crc32 of the technique id)."""
-    return np.array([zlib.crc32(str(t).encode()) % 1000 < 1000 * share for t in techniques])
+    return np.array([zlib.crc32(str(t).encode()) % 1000 < 1000 * share for t in techniques], dtype=bool)
 
 
-def training_frame(atomic: pd.DataFrame, admin: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """(events, labels, groups, sample weights) of Atomic rows plus benign admin rows."""
-    events = pd.concat([atomic, admin], ignore_index=True)
-    y = np.r_[atomic["label"].to_numpy(bool), np.zeros(len(admin), bool)]
+def training_frame(atomic: pd.DataFrame, admin: pd.DataFrame, synthetic: pd.DataFrame | None = None,
+                   synthetic_weight: float = 1.0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """(events, labels, groups, sample weights) of Atomic rows, benign admin rows and synthetic attack rows."""
+    synthetic = synthetic if synthetic is not None else atomic.iloc[:0]
+    events = pd.concat([atomic, admin, synthetic], ignore_index=True)
+    y = np.r_[atomic["label"].to_numpy(bool), np.zeros(len(admin), bool), np.ones(len(synthetic), bool)]
     groups = np.r_[atomic["test_dir"].astype("string").fillna("none").to_numpy(dtype=object),
-                   np.array([f"admin:{n}" for n in admin["process.name"]], dtype=object)]
-    weights = np.r_[np.ones(len(atomic)), np.full(len(admin), ADMIN_WEIGHT)]
+                   np.array([f"admin:{n}" for n in admin["process.name"]], dtype=object),
+                   synthetic["test_dir"].astype("string").fillna("none").to_numpy(dtype=object)]
+    weights = np.r_[np.ones(len(atomic)), np.full(len(admin), ADMIN_WEIGHT), np.full(len(synthetic), synthetic_weight)]
     return events, y, groups, weights
 
 
-def train_detector(data: Path, num_threads: int = 1, **params) -> LotlDetector:
-    """Fit the shipped recipe on `data` (the shared datasets folder)."""
-    data = Path(data)
-    atomic = D.load_atomic(data)
+def admin_train(recipe: Recipe | None = None) -> list[tuple[str, str, str]]:
+    """The dual-use admin commands trained on."""
+    recipe = recipe or RECIPE
+    return B.ADMIN_TRAIN + (B.ADMIN_TRAIN_MORE if recipe.admin_more else [])
+
+
+def validation_frame(atomic_val: pd.DataFrame, recipe: Recipe | None = None) -> pd.DataFrame:
+    """The threshold's validation events: Atomic events of the validation techniques (plus benign.ADMIN_VALIDATION)."""
+    if not (recipe or RECIPE).admin_validation:
+        return atomic_val
+    return pd.concat([atomic_val, B.admin_events(B.ADMIN_VALIDATION, host="ADMIN-WS02").assign(label=False)], ignore_index=True)
+
+
+def synthetic_events(data: Path, knowledge: Knowledge, recipe: Recipe | None = None) -> pd.DataFrame | None:
+    """The recipe's synthetic attack rows, or None without any."""
+    recipe = recipe or RECIPE
+    if not recipe.synthetic:
+        return None
+    return S.catalogue_events(data, S.known_programs(knowledge.locations), recipe.synthetic)
+
+
+def train_detector(data: Path, num_threads: int = 1, recipe: Recipe | None = None, **params) -> LotlDetector:
+    """Fit the recipe (default: the shipped one) on `data` (the shared datasets folder)."""
+    data, recipe = Path(data), recipe or RECIPE
+    atomic = D.load_atomic(data, artefacts=recipe.artefacts)
+    know = Knowledge.from_catalogues(data)
     val = is_validation(technique_of(atomic))
-    events, y, groups, weights = training_frame(atomic[~val].reset_index(drop=True), B.admin_events(B.ADMIN_TRAIN))
+    synth = synthetic_events(data, know, recipe)
+    if synth is not None:
+        synth = synth[~is_validation(technique_of(synth))].reset_index(drop=True)
+    events, y, groups, weights = training_frame(atomic[~val].reset_index(drop=True), B.admin_events(admin_train(recipe)),
+                                                synth, recipe.synthetic_weight)
     det = LotlDetector(num_threads=num_threads, **params)
-    v = atomic[val].reset_index(drop=True)
-    det.fit(events, y, groups=groups, knowledge=Knowledge.from_catalogues(data), weights=weights,
+    v = validation_frame(atomic[val].reset_index(drop=True), recipe)
+    det.fit(events, y, groups=groups, knowledge=know, weights=weights,
             validation=(v, v["label"].to_numpy(bool)))
     det.training_rows_ = {"atomic_train": int((~val).sum()), "atomic_validation": int(val.sum()),
-                          "admin_train": len(B.ADMIN_TRAIN)}
+                          "admin_train": len(admin_train(recipe)), **({"synthetic": len(synth)} if synth is not None else {})}
     return det
 
 
@@ -67,8 +125,12 @@ def write_model(det: LotlDetector, out: Path, metrics: dict | None = None, name:
     training_data = D.source_records(TRAIN_SOURCES)
     training_data[0]["notes"] = ("no licence stated upstream: research use; the shipped model learned from it. "
                                  "Techniques held out for the threshold: crc32(technique) % 1000 < 200")
+    if "synthetic" in getattr(det, "training_rows_", {}):
+        training_data.append({**D.source_records(["atomic_red_team"])[0], "rows": det.training_rows_["synthetic"],
+                              "notes": "synthetic attack rows from the Atomic Red Team and/or LOLBAS catalogues (synthetic.py)"})
     training_data.append({"name": "admin_dual_use_train", "licence": "project-written", "path": "nightjar.detectors.lotl.benign.ADMIN_TRAIN",
-                          "rows": len(B.ADMIN_TRAIN), "notes": "hand-written benign admin commands (training half)"})
+                          "rows": det.training_rows_.get("admin_train", len(B.ADMIN_TRAIN)) if hasattr(det, "training_rows_") else len(B.ADMIN_TRAIN),
+                          "notes": "hand-written benign admin commands (training half)"})
     return export_model(
         det, out, name=name, version=version, training_data=training_data,
         feature_schema={"input": "process-creation events (ECS)", "features": det.model_.dense_names,

