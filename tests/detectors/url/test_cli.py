@@ -9,7 +9,8 @@ from nightjar import commands  # noqa: F401  (registers the commands)
 from nightjar.cli import app
 
 LINES = ["https://www.wikipedia.org/wiki/Cat", "n/a", "", "example.com/login", "http://[::1]:80/x", "http://%zz.com/",
-         "http://a.com/?" + "q" * 10_000, "http://a.com/\x01bad", "http://paypal.com.secure-verify-acct.xyz/webscr/login.php"]
+         "http://a.com/?" + "q" * 10_000, "http://a.com/\x01bad", "http://paypal.com.secure-verify-acct.xyz/webscr/login.php",
+         "http://%9a.com/"]  # well-formed escape of a byte that is not UTF-8
 
 
 def test_score_url_keeps_one_row_per_line_and_writes_campaigns(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -28,7 +29,7 @@ def test_score_url_keeps_one_row_per_line_and_writes_campaigns(tmp_path, monkeyp
     assert scored.loc[1, "score"] == "" and scored.loc[1, "alert"] in (False, "False")
     assert scored.loc[3, "score"] != "" and "no scheme" in by_line[3]
     assert "very long URL" in by_line[6] and "control characters removed" in by_line[7]
-    assert "invalid percent-encoding" in by_line[5]
+    assert "invalid percent-encoding" in by_line[5] and "invalid percent-encoding" in by_line[9]
     assert "not UTF-8" in by_line[len(scored) - 1] or scored.loc[len(scored) - 1, "score"] == ""
     campaigns = pd.read_csv(camp)
     assert list(campaigns.columns[:3]) == ["campaign", "summary", "urls"]

@@ -131,7 +131,10 @@ def parse(values: pa.Array | list[str | None]) -> Parsed:
         for i in np.flatnonzero(pct_host | non_ascii):
             h = py[i]
             if "%" in h:
-                decoded = unquote(h, errors="strict") if _valid_pct(h) else None
+                try:
+                    decoded = unquote(h, errors="strict") if _valid_pct(h) else None
+                except UnicodeDecodeError:  # well-formed escapes of bytes that are not UTF-8 (%9a)
+                    decoded = None
                 if decoded is None:
                     reason[i] = reason[i] or "invalid percent-encoding in the host"
                     py[i] = ""
