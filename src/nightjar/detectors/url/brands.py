@@ -40,9 +40,12 @@ _LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t
 _SPLIT = re.compile(r"[.\-_]+")
 
 
-def deletions(word: str) -> set[str]:
-    """Every string one deletion away from `word`."""
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+def deletions(word: str) -> list[str]:
+    """Every string one deletion away from `word`, in the order of the deleted position (no repeats).
+
+    A list, not a set: the first match wins in `BrandIndex`, so the order must not depend on the hash seed.
+    """
+    return list(dict.fromkeys(word[:i] + word[i + 1:] for i in range(len(word))))
 
 
 def unleet(token: str) -> str:
