@@ -80,11 +80,8 @@ def split_hosts(hosts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def _entropy_rows(names: pa.Array) -> np.ndarray:
     """Shannon entropy (bits per byte) of each string, vectorised over the batch."""
-    arr = names.cast(pa.large_string())
-    n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
-    buf = arr.buffers()[2]
-    data = np.frombuffer(buf, dtype=np.uint8)[offsets[0]: offsets[-1]] if buf is not None else np.zeros(0, np.uint8)
+    n = len(names)
+    offsets, data = string_buffers(names)
     lengths = np.diff(offsets)
     row = np.repeat(np.arange(n), lengths)
     key, counts = np.unique(row * 256 + data.astype(np.int64), return_counts=True)
@@ -150,16 +147,18 @@ def _num(arr: pa.Array) -> np.ndarray:
 
 def _count_bytes(arr: pa.Array, chars: bytes) -> np.ndarray:
     """Per string: how many of its characters are among the ASCII `chars` (no UTF-8 sequence holds an ASCII byte)."""
-    offsets, data = _buffers(arr)
+    offsets, data = string_buffers(arr)
     table = np.zeros(256, dtype=np.int64)
     table[list(chars)] = 1
     seen = np.concatenate([[0], np.cumsum(table[data])])
     return (seen[offsets[1:]] - seen[offsets[:-1]]).astype(np.float64)
 
 
-def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets from 0, bytes) of a string array."""
+def string_buffers(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from 0, n + 1 of them; bytes, not copied) of a string array: row i is bytes[offsets[i]:offsets[i + 1]]."""
     arr = arr.cast(pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
     buf = arr.buffers()[2]
     data = np.frombuffer(buf, dtype=np.uint8)[offsets[0]: offsets[-1]] if buf is not None else np.zeros(0, np.uint8)

@@ -21,7 +21,7 @@ from sklearn.linear_model import SGDClassifier
 
 from nightjar.detectors.model_files import read_model_files, write_model_files
 from nightjar.detectors.url.brands import BrandIndex
-from nightjar.detectors.url.features import FEATURES
+from nightjar.detectors.url.features import FEATURES, string_buffers
 
 NGRAMS = (3, 4, 5)
 MODEL_FILE, LGBM_FILE = "url_model.json", "lgbm.txt"
@@ -32,17 +32,12 @@ def _gram_buckets(texts: pa.Array, buckets: int) -> tuple[int, np.ndarray, list[
 
     `buckets` must be a power of two (the bucket is the top bits of a multiplicative hash).
     """
-    arr = pc.fill_null(texts, "").cast(pa.large_string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
-    start, stop = int(offsets[0]), int(offsets[-1])
-    flat = data[start:stop].astype(np.uint32)
+    n = len(texts)
+    offsets, data = string_buffers(pc.fill_null(texts, ""))
+    flat = data.astype(np.uint32)
     lengths = np.diff(offsets)
     row_of = np.repeat(np.arange(n, dtype=np.int32), lengths)
-    room = np.repeat((offsets[1:] - start).astype(np.int32), lengths) - np.arange(len(flat), dtype=np.int32)  # bytes left in the row
+    room = np.repeat(offsets[1:].astype(np.int32), lengths) - np.arange(len(flat), dtype=np.int32)  # bytes left in the row
     out = []
     h = flat.copy()
     shift = np.uint32(32 - int(np.log2(buckets)))
@@ -65,14 +60,11 @@ def _gram_logit(texts: pa.Array, weights: np.ndarray) -> np.ndarray:
     pairs does, so the sums are the same floats; n-grams that would cross into the next text get weight
     0.0 instead of being filtered out (adding +0.0 leaves a sum unchanged).
     """
-    arr = texts.cast(pa.large_string())
-    n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
-    start, stop = int(offsets[0]), int(offsets[-1])
-    flat = data[start:stop].astype(np.uint32)
+    n = len(texts)
+    offsets, data = string_buffers(texts)
+    flat = data.astype(np.uint32)
     lengths = np.diff(offsets)
-    ends = offsets[1:] - start
+    ends = offsets[1:]
     row_of = np.repeat(np.arange(n, dtype=np.intp), lengths)
     grams = np.zeros(n)
     shift = np.uint32(32 - int(np.log2(len(weights))))
