@@ -298,20 +298,15 @@ class LotlDetector(Detector):
         contrib, eps = approx if approx is not None else (None, None)
         out: list[list[str] | None] = [None] * len(rows)
         unsure: list[int] = []
-        for k, (name, parent) in enumerate(zip(*(f.rows[c].to_numpy()[rows] for c in ("name", "parent")))):
-            values = np.zeros(x.shape[1])
-            values[x.indices[x.indptr[k]:x.indptr[k + 1]]] = x.data[x.indptr[k]:x.indptr[k + 1]]
+        labels = list(zip(*(f.rows[c].to_numpy()[rows] for c in ("name", "parent"))))
+        for k, (name, parent) in enumerate(labels):
             if contrib is not None:
-                out[k] = model_phrases(contrib[k], values, names, name, parent, eps=eps)
+                out[k] = model_phrases(contrib[k], _row_values(x, k), names, name, parent, eps=eps)
             if out[k] is None:
                 unsure.append(k)
         if unsure:
-            exact = self._contributions(x[unsure])
-            for k, row in zip(unsure, exact):
-                values = np.zeros(x.shape[1])
-                values[x.indices[x.indptr[k]:x.indptr[k + 1]]] = x.data[x.indptr[k]:x.indptr[k + 1]]
-                name, parent = f.rows["name"].iat[rows[k]], f.rows["parent"].iat[rows[k]]
-                out[k] = model_phrases(row, values, names, name, parent)
+            for k, row in zip(unsure, self._contributions(x[unsure])):
+                out[k] = model_phrases(row, _row_values(x, k), names, *labels[k])
         self.__dict__["_exact_asked"] = self.__dict__.get("_exact_asked", 0) + len(unsure)  # rows LightGBM explained
         return out  # type: ignore[return-value]
 
@@ -377,3 +372,10 @@ class LotlDetector(Detector):
         """Read what `save_extra` wrote."""
         self.knowledge_ = Knowledge.load(directory)
         self.rarity_ = RarityState.load(directory)
+
+
+def _row_values(x: sp.csr_matrix, k: int) -> np.ndarray:
+    """Row `k` of `x` as a dense vector."""
+    values = np.zeros(x.shape[1])
+    values[x.indices[x.indptr[k]:x.indptr[k + 1]]] = x.data[x.indptr[k]:x.indptr[k + 1]]
+    return values
