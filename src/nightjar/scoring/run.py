@@ -32,7 +32,7 @@ class ScoreSummary:
     scored: int = 0
     rejected: int = 0
     alerts: int = 0
-    #: per summary view written: {"rows": n, "alerts": rows flagged by the view's own alert column}
+    #: per summary view written: {"rows": n, "alerts": rows flagged by the view's own alert column, else rows whose `alerts` count > 0}
     views: dict[str, dict[str, int]] = field(default_factory=dict)
     model: str = ""
     threshold: float | None = None
@@ -121,7 +121,11 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     for name, view_path in (views or {}).items():
         view = detector.summary_view(name, result)  # type: ignore[attr-defined]
         flags = [c for c in view.columns if c == ALERT or str(c).endswith("_alert")]
-        summary.views[name] = {"rows": len(view), "alerts": int(view[flags[0]].sum()) if flags and len(view) else 0}
+        if flags:
+            alerting = int(view[flags[0]].sum()) if len(view) else 0
+        else:  # views without a flag column (lotl trees) count their rows holding an alert
+            alerting = int((pd.to_numeric(view["alerts"], errors="coerce") > 0).sum()) if "alerts" in view.columns else 0
+        summary.views[name] = {"rows": len(view), "alerts": alerting}
         if view.empty:
             summary.notes.append(f"the {name} view is empty: see `nightjar score --help` for the input it needs")
         write_table(view, view_path)

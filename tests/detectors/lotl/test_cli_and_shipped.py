@@ -29,6 +29,8 @@ def test_run_score_csv_with_trees(small_detector: LotlDetector, tmp_path: Path) 
                                       "process.command_line", "process.parent.name", "score", "alert", "reasons", "threat.technique.id"]
     trees = pd.read_csv(tmp_path / "trees.csv")
     assert 1 <= len(trees) < summary.alerts and trees["score"].is_monotonic_decreasing
+    assert summary.views["trees"] == {"rows": len(trees), "alerts": int((trees["alerts"] > 0).sum())}  # no flag column: counted
+    assert summary.views["trees"]["alerts"] >= 1
 
 
 def test_unknown_view_is_a_usage_error(small_detector: LotlDetector, tmp_path: Path) -> None:
