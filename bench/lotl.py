@@ -15,7 +15,7 @@ Cases (inputs built in a temporary folder from the shared datasets; nothing is w
 - run_score_evtx: `run_score` on a 100k-record EVTX written with tests/fixtures/evtx_writer.py from the
   Atomic-EVTX Sysmon exports (bench/windows_readers.py builds it), to compare with the reader alone.
 
-One core: os.sched_setaffinity(0, {0}), LightGBM num_threads=1, Arrow single-threaded.
+One core: os.sched_setaffinity(0, {NIGHTJAR_BENCH_CPU or 0}), LightGBM num_threads=1, Arrow single-threaded.
 Run: python bench/lotl.py [--rows 200000] [--no-evtx]
 """
 
@@ -38,9 +38,10 @@ SHARED = Path(os.environ.get("NIGHTJAR_SHARED_DATA", ROOT.parent / "shared" / "d
 MODEL = ROOT / "src" / "nightjar" / "models" / "lotl"
 
 
-def _one_core() -> None:
+def _one_core(cpu: int = int(os.environ.get("NIGHTJAR_BENCH_CPU", "0"))) -> None:
+    """Pin to one core (NIGHTJAR_BENCH_CPU, default 0: two benches can run side by side on 0 and 1)."""
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})
+        os.sched_setaffinity(0, {cpu})
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
 

@@ -43,9 +43,10 @@ _FLAT_FIELDS = ["Channel", "SourceName", "Hostname", "Computer", "@timestamp", "
 FLAT_SCHEMA = pa.schema([("EventID", pa.int64())] + [(n, pa.string()) for n in sorted({*_FLAT_FIELDS, *schema.SYSMON_PROCESS_MAP, *schema.SECURITY_4688_MAP})])
 
 
-def _one_core() -> None:
+def _one_core(cpu: int = int(os.environ.get("NIGHTJAR_BENCH_CPU", "0"))) -> None:
+    """Pin to one core (NIGHTJAR_BENCH_CPU, default 0: two benches can run side by side on 0 and 1)."""
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})
+        os.sched_setaffinity(0, {cpu})
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
 
