@@ -18,10 +18,12 @@ from typing import Any
 
 import evtx as pyevtx
 import orjson
+import pyarrow as pa
 
 from nightjar import schema
 from nightjar.errors import InputError, Location
 from nightjar.io import process_events as pe
+from nightjar.io import process_vector
 from nightjar.io.base import DEFAULT_BATCH_ROWS, Batch, register
 from nightjar.io.report import ReadReport
 from nightjar.io.sources import Source
@@ -93,14 +95,38 @@ def _in_memory(source: Source) -> io.BytesIO:
 
 
 def _flush(columns: pe.ProcessColumns, report: ReadReport, source: Source) -> Iterator[Batch]:
+    """The queued rows as one typed batch: column-wise when `process_vector` can type them, else row by row."""
     if not len(columns):
         return
-    table, rejected = columns.table()
+    table = process_vector.typed_table(_raw_columns(columns.rows), [])
+    if table is not None:
+        columns.rows, columns.lines = [], []
+        rejected: list[tuple[int | None, str]] = []
+    else:  # some value needs the row path (or a row is to be rejected): it gives the same table
+        table, rejected = columns.table()
     for number, reason in rejected:
         report.reject(number, f"EVTX record {number}: {reason}")
     report.ok(table.num_rows)
     if table.num_rows:
         yield Batch(table, schema.PROCESS, source.name)
+
+
+_RAW_FIELDS = [*pe.PROCESS_SCHEMA.names, pe.HASHES, schema.USER_DOMAIN]
+
+
+_RAW_SCHEMA = pa.schema([(name, pa.string()) for name in _RAW_FIELDS])
+
+
+def _raw_columns(rows: list[dict[str, Any]]) -> pa.Table:
+    """The raw values of `rows` as string columns (numbers as `str()` gives them, as the row path reads them)."""
+    try:
+        return pa.Table.from_pylist(rows, schema=_RAW_SCHEMA)  # every value a string or None: the common case
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.table({name: pa.array([_raw(row.get(name)) for row in rows], pa.string()) for name in _RAW_FIELDS})
+
+
+def _raw(value: Any) -> str | None:
+    return value if value is None or type(value) is str else str(value)
 
 
 def _short(exc: BaseException) -> str:

@@ -43,6 +43,7 @@ _HASH_FIELDS = {"MD5": "process.hash.md5", "SHA1": "process.hash.sha1", "SHA256"
 _NAME_OF = {"process.executable": "process.name", "process.parent.executable": "process.parent.name"}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_CREATION_CODES = frozenset({"1", "4688"})  # `is_process_creation` is False for any other code (after strip)
 
 
 def is_process_creation(code: object, channel: object = None, provider: object = None) -> bool:
@@ -98,10 +99,12 @@ def from_event_record(record: Mapping[str, Any]) -> dict[str, Any] | None:
     the XML-to-JSON exports ("@Name"/"#text" pairs, "EventID": {"#text": 1}) are understood.
     """
     event = record.get("Event", record)
-    system = event.get("System") if isinstance(event, Mapping) else None
-    if not isinstance(system, Mapping):
+    system = event.get("System") if _is_mapping(event) else None
+    if not _is_mapping(system):
         raise ValueError("no Event/System element")
     code = str(_text(system.get("EventID")))
+    if code.strip() not in _CREATION_CODES:  # what is_process_creation would say, without its channel checks
+        return None
     provider = _attribute(system.get("Provider"), "Name")
     if not is_process_creation(code, system.get("Channel"), provider):
         return None
@@ -117,7 +120,7 @@ def event_data(node: Any) -> dict[str, Any]:
     if isinstance(data, Mapping) and ("@Name" in data or "#attributes" in data):
         data = [data]
     if not isinstance(data, list):
-        return {k: _text(v) for k, v in node.items() if k != "#attributes"}
+        return {k: v if type(v) is str else _text(v) for k, v in node.items() if k != "#attributes"}
     out = {}
     for item in data:
         if isinstance(item, Mapping):
@@ -127,15 +130,22 @@ def event_data(node: Any) -> dict[str, Any]:
     return out
 
 
+def _is_mapping(node: Any) -> bool:
+    """isinstance(node, Mapping), with the common case (a dict from a JSON decoder) checked first."""
+    return type(node) is dict or isinstance(node, Mapping)
+
+
 def _text(node: Any) -> Any:
-    return node.get("#text") if isinstance(node, Mapping) else node
+    if type(node) is str:
+        return node
+    return node.get("#text") if _is_mapping(node) else node
 
 
 def _attribute(node: Any, name: str) -> Any:
-    if not isinstance(node, Mapping):
+    if not _is_mapping(node):
         return None
     attributes = node.get("#attributes")
-    return attributes.get(name) if isinstance(attributes, Mapping) else node.get("@" + name)
+    return attributes.get(name) if _is_mapping(attributes) else node.get("@" + name)
 
 
 class ProcessColumns:
