@@ -95,3 +95,75 @@ def test_catalogue_rows_from_the_shared_data(shared_data: Path) -> None:
     assert rows["process.name"].str.endswith(".exe").all()
     assert not rows["process.command_line"].str.contains("PathToAtomicsFolder|#\\{", regex=True).any()
     assert np.isin(["cmd.exe", "powershell.exe", "reg.exe", "rundll32.exe"], rows["process.name"]).all()
+
+
+def _otrf_events() -> pd.DataFrame:
+    return pd.DataFrame({
+        "dataset": ["a", "a", "b", "c", "d"],
+        "host.name": ["WS5.theshire.local", "dc.theshire.local", "mkt01.pandalab.com", "PEDRO01", "PEDRO-COMPUTER"],
+        "@timestamp": pd.to_datetime(["2020-09-01", "2020-09-01", "2023-08-01", "2022-08-03", "2022-08-18"], utc=True),
+    })
+
+
+def test_otrf_lab_is_the_host_domain_else_the_capture_year() -> None:
+    assert D.otrf_lab(_otrf_events()).tolist() == ["theshire.local", "theshire.local", "pandalab.com", "2022-standalone", "2022-standalone"]
+
+
+def test_label_otrf_seeds_a_shell_that_starts_a_powershell_stager() -> None:
+    """Empire's `cmd /C start /b powershell -enc` launcher run as SYSTEM by a service is attack; a plain SYSTEM shell is not."""
+    stager = "C:\\windows\\system32\\cmd.exe /C start /b C:\\Windows\\System32\\WindowsPowershell\\v1.0\\powershell -noP -sta -w 1 -enc SQBmAA"
+    df = pd.DataFrame({
+        "dataset": ["x", "x", "x"], "host.name": ["h", "h", "h"],
+        "user.name": ["NT AUTHORITY\\SYSTEM"] * 3,
+        "process.name": ["cmd.exe", "cmd.exe", "powershell.exe"],
+        "process.command_line": [stager, "cmd /c echo hello", "powershell -noP -sta -w 1 -enc SQBmAA"],
+        "process.executable": ["C:\\Windows\\System32\\cmd.exe", "C:\\Windows\\System32\\cmd.exe", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"],
+        "process.parent.name": ["services.exe", "services.exe", "cmd.exe"],
+        "process.parent.executable": ["C:\\Windows\\System32\\services.exe", "C:\\Windows\\System32\\services.exe", "C:\\Windows\\System32\\cmd.exe"],
+        "process.entity_id": ["1", "2", "3"], "process.parent.entity_id": ["0", "0", "1"],
+        "process.pid": ["10", "11", "12"], "process.parent.pid": ["5", "5", "10"],
+    })
+    assert D.label_otrf(df).tolist() == [True, False, True]
+
+
+def test_training_frame_adds_otrf_rows_grouped_by_dataset() -> None:
+    atomic = pd.DataFrame({"label": [True], "test_dir": ["t1"]})
+    otrf = pd.DataFrame({"label": [False, True], "dataset": ["atomic/x", "atomic/y"]})
+    _, y, groups, weights = T.training_frame(atomic, B.admin_events([]), otrf=otrf)
+    assert y.tolist() == [True, False, True]
+    assert groups.tolist() == ["t1", "otrf:atomic/x", "otrf:atomic/y"]
+    assert weights.tolist() == [1.0, T.OTRF_WEIGHT, T.OTRF_WEIGHT]
+
+
+class _Const:
+    """A stand-in detector whose score is the number of OTRF rows it was fitted on."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+
+    def model_scores(self, events: pd.DataFrame) -> np.ndarray:
+        return np.full(len(events), float(self.rows))
+
+
+def test_out_of_lab_scores_never_judge_a_lab_with_a_model_that_saw_it() -> None:
+    seen: list[set[str]] = []
+
+    def fit(rows: pd.DataFrame) -> _Const:
+        seen.append(set(rows["dataset"]))
+        return _Const(len(rows))
+
+    otrf = pd.DataFrame({"dataset": ["a", "a", "b", "c"]})
+    labs = np.array(["L1", "L1", "L2", "L3"], dtype=object)
+    scores = T.out_of_lab_scores(fit, otrf, labs)
+    assert seen == [{"b", "c"}, {"a", "c"}, {"a", "b"}]
+    assert scores.tolist() == [2.0, 2.0, 3.0, 3.0]
+
+
+def test_calibrate_sets_the_threshold_on_the_pooled_benign_sources() -> None:
+    from nightjar.detectors.lotl import LotlDetector
+
+    det = LotlDetector(target_fpr=0.25)
+    T.calibrate(det, {"atomic": np.array([0.1, 0.2, 0.3, 0.4]), "otrf": np.array([0.5, 0.6, 0.7, 0.9])})
+    assert 0.6 < det.threshold_ <= 0.7  # 2 of 8 benign scores (0.7, 0.9) may reach it
+    assert det.validation_["benign_events"] == 8 and det.validation_["fpr"] <= 0.25
+    assert "atomic (4)" in det.validation_["source"] and "otrf (4)" in det.validation_["source"]

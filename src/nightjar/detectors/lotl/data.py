@@ -133,7 +133,9 @@ def label_otrf(df: pd.DataFrame) -> np.ndarray:
     processes whose executable or parent executable lies outside the system and program folders
     (payloads, grunts, dumpers, tools on the desktop); PsExec's service; PowerShell carrying stager
     markers (`STAGER`: encoded or hidden window, FromBase64String, DownloadString, IEX, Reflection.Assembly),
-    which catches Empire's WinRM/WMI launchers whose parent is wsmprovhost or wmiprvse. Every descendant of a seed
+    which catches Empire's WinRM/WMI launchers whose parent is wsmprovhost or wmiprvse, and any process whose
+    command line starts such a PowerShell (Empire's `cmd.exe /C start /b ...powershell -noP -sta -w 1 -enc`
+    launchers, run as SYSTEM by PsExec- or SMBExec-style services). Every descendant of a seed
     (by process.parent.entity_id, else host + parent pid) is in the attack tree too.
     """
     name = df["process.name"].astype("string").str.lower().fillna("")
@@ -144,7 +146,8 @@ def label_otrf(df: pd.DataFrame) -> np.ndarray:
     seed |= _outside_system(df["process.executable"]) | _outside_system(df["process.parent.executable"])
     seed |= name.isin(["psexesvc.exe"]) | parent.isin(["psexesvc.exe"])
     cmd = df["process.command_line"].astype("string").str.lower().fillna("")
-    seed |= name.isin(["powershell.exe", "pwsh.exe"]) & cmd.str.contains(STAGER, regex=True)
+    launches_powershell = name.isin(["powershell.exe", "pwsh.exe"]) | cmd.str.contains(r"\bpowershell|\bpwsh", regex=True)
+    seed |= launches_powershell & cmd.str.contains(STAGER, regex=True)
     label = seed.to_numpy().copy()
     ids = df["process.entity_id"].astype("string").fillna("").to_numpy()
     pids = (df["dataset"].astype(str) + "|" + df["host.name"].astype("string").fillna("") + "|" + df["process.pid"].astype("string").fillna("")).to_numpy()
@@ -157,6 +160,20 @@ def label_otrf(df: pd.DataFrame) -> np.ndarray:
             break
         label = new
     return label
+
+
+def otrf_lab(df: pd.DataFrame) -> np.ndarray:
+    """The lab each OTRF event was captured in, the unit of the leave-lab-out split.
+
+    The DNS domain of its host (`theshire.local`, `pandalab.com`, `shire.com`, ...); hosts named without
+    one are grouped by the year of their dataset's first event (`2022-standalone`: the PEDRO01 /
+    PEDRO-COMPUTER captures of 2022). No host, and no dataset, is in two labs.
+    """
+    host = df["host.name"].astype("string").str.lower().fillna("")
+    domain = host.str.split(".", n=1).str[1]
+    first = pd.to_datetime(df["@timestamp"], errors="coerce", utc=True).groupby(df["dataset"]).transform("min")
+    year = first.dt.year.astype("Int64").astype("string").fillna("unknown")
+    return domain.fillna(year + "-standalone").to_numpy(dtype=object)
 
 
 def otrf_metadata(data: Path) -> pd.DataFrame:

@@ -1,10 +1,13 @@
-"""Leave-technique-out evaluation on Atomic-EVTX, external tests and the confounder variants.
+"""Leave-technique-out evaluation on Atomic-EVTX, leave-lab-out on OTRF, external tests and the confounder variants.
 
 Split: 5 folds of ATT&CK techniques (`GroupKFold` on `technique`: no technique, and no event of its
 test windows, is in both train and test). Inside each training part, 20 % of techniques are held out
 as validation; the alert threshold for FPR 1e-3 is chosen on their benign events only, pooled over
 folds, then applied to the pooled test scores. Rarity is off here (all Atomic events come from one
 host); `report.py` measures it on OTRF.
+
+OTRF: leave-lab-out (`leave_lab_out`), the recipe refitted once per lab without it, nested for the
+threshold.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold
 
 from nightjar.detectors.lotl import benign as B
+from nightjar.detectors.lotl import data as D
 from nightjar.detectors.lotl import synthetic as S
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.detector import LotlDetector
@@ -74,11 +78,13 @@ class CvResult:
 def leave_technique_out(atomic: pd.DataFrame, knowledge: Knowledge, params: dict[str, Any] | None = None,
                         admin: pd.DataFrame | None = None, external: dict[str, pd.DataFrame] | None = None,
                         folds: int = FOLDS, num_threads: int = 2, log=print, synthetic: pd.DataFrame | None = None,
-                        recipe: Recipe | None = None) -> CvResult:
+                        recipe: Recipe | None = None, otrf: pd.DataFrame | None = None) -> CvResult:
     """Out-of-fold LR and LightGBM scores (one fit gives both) under leave-technique-out CV.
 
     `synthetic` attack rows are trained on in a fold unless their technique is held out (test or validation);
-    `recipe` (default: the shipped one) gives their weight, the admin rows and the validation events.
+    `otrf` rows (the recipe's OTRF captures) are trained on in every fold; `recipe` (default: the shipped
+    one) gives the synthetic weight, the admin rows and the validation events. The threshold is set on
+    the Atomic validation only: the figures are per Atomic event, their FPR is on Atomic background.
     """
     params, recipe = dict(params or {}), recipe or T.RECIPE
     admin = B.admin_events(admin_train(recipe)) if admin is None else admin
@@ -95,7 +101,7 @@ def leave_technique_out(atomic: pd.DataFrame, knowledge: Knowledge, params: dict
         if synthetic is not None:
             synth = S.for_training(synthetic, set(tech[test_idx]))
             synth = synth[~is_validation(technique_of(synth))].reset_index(drop=True)
-        events, yy, groups, weights = training_frame(part[~val].reset_index(drop=True), admin, synth, recipe.synthetic_weight)
+        events, yy, groups, weights = training_frame(part[~val].reset_index(drop=True), admin, synth, recipe.synthetic_weight, otrf)
         det = LotlDetector(num_threads=num_threads, **params)
         det.fit(events, yy, groups=groups, knowledge=knowledge, weights=weights)
         test = atomic.iloc[test_idx]
@@ -107,13 +113,59 @@ def leave_technique_out(atomic: pd.DataFrame, knowledge: Knowledge, params: dict
                 ext_s[name][kind].append(det.model_scores(ev, kind))
         val_y.append(vpart["label"].to_numpy(bool))
         res.folds[test_idx] = k
-        log(f"  fold {k + 1}/{folds}: {len(train_idx):,} train ({int(val.sum()):,} validation), {len(test_idx):,} test, "
+        log(f"  fold {k + 1}/{folds}: {len(train_idx):,} Atomic train ({int(val.sum()):,} validation) + {0 if otrf is None else len(otrf):,} OTRF, {len(test_idx):,} test, "
             f"{len(set(tech[test_idx]))} techniques held out")
     res.val_y = np.concatenate(val_y)
     res.val_scores = {k: np.concatenate(v) for k, v in val_s.items()}
     # external sets: each fold's model judged against its own pooled validation threshold would differ;
     # we keep the mean score over the fold models (one ensemble score per event).
     res.external = {n: {k: np.mean(v[k], axis=0) for k in KINDS} for n, v in ext_s.items()}
+    return res
+
+
+@dataclass
+class LabResult:
+    """OTRF events scored leave-lab-out: model score, score with rarity, the fold's threshold and lab."""
+
+    score: np.ndarray
+    score_rarity: np.ndarray
+    threshold: np.ndarray
+    lab: np.ndarray
+
+    def alerts(self, rarity: bool = False) -> np.ndarray:
+        """Events at or above their fold's threshold."""
+        return (self.score_rarity if rarity else self.score) >= self.threshold
+
+
+def leave_lab_out(atomic: pd.DataFrame, otrf: pd.DataFrame, knowledge: Knowledge, recipe: Recipe | None = None,
+                  num_threads: int = 2, log=print, **params: Any) -> LabResult:
+    """Score every OTRF lab with the recipe fitted without it, thresholded as the shipped model is.
+
+    Split: `data.otrf_lab` (host DNS domain, else the capture year): no host, dataset or lab is in both
+    train and test. Each fold trains on the Atomic training techniques, the admin rows and the other labs'
+    OTRF events; its threshold is set (`training.calibrate`) on the Atomic validation benign events plus the
+    other labs' background scored out of lab by inner fits that leave each of them out in turn (nested:
+    the held-out lab never touches the threshold). Rarity is judged per lab, on the lab's own events.
+    """
+    recipe = recipe or T.RECIPE
+    val = is_validation(technique_of(atomic))
+    train, v = atomic[~val].reset_index(drop=True), validation_frame(atomic[val].reset_index(drop=True), recipe)
+    labs = D.otrf_lab(otrf)
+    res = LabResult(np.full(len(otrf), np.nan), np.full(len(otrf), np.nan), np.full(len(otrf), np.nan), labs)
+
+    def fit(o: pd.DataFrame | None) -> LotlDetector:
+        return T.fit_recipe(train, o, knowledge, recipe, num_threads=num_threads, **params)
+
+    for lab in sorted(set(labs)):
+        held = labs == lab
+        rest = otrf[~held].reset_index(drop=True)
+        det = fit(rest)
+        T.calibrate(det, T.threshold_sources(det, fit, v, rest))
+        test = otrf[held]
+        res.score[held] = det.model_scores(test)
+        res.score_rarity[held] = det.score(test, rarity=True)["score"].to_numpy(float)
+        res.threshold[held] = det.threshold_
+        log(f"  lab {lab}: {int(held.sum()):,} events, threshold {det.threshold_:.4f} on {det.validation_['benign_events']:,} benign")
     return res
 
 

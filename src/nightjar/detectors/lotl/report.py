@@ -22,14 +22,18 @@ from nightjar.detectors.lotl import benign as B
 from nightjar.detectors.lotl import data as D
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.detector import LotlDetector
+from nightjar.detectors.lotl import training as T
 from nightjar.detectors.lotl.evaluation import (
     CvResult,
+    leave_lab_out,
     leave_technique_out,
     per_technique,
 )
 from nightjar.training.card import DataSource, ModelCard, ModelResult
 from nightjar.training.metrics import evaluate
 
+OTRF_SPLIT = ("OTRF, leave-lab-out (data.otrf_lab: host DNS domain, else capture year; 10 labs): each lab scored by the recipe "
+              "fitted without it, threshold on the Atomic validation benign events plus the other labs' background scored out of lab (nested)")
 SPLIT = ("Atomic-EVTX, 5-fold leave-technique-out (GroupKFold on ATT&CK technique); thresholds for FPR 1e-3 chosen on "
          "the benign events of 20 % of each training part's techniques (validation), pooled; per-event figures on the "
          "pooled out-of-fold test scores")
@@ -66,20 +70,21 @@ def contribution_shares(det: LotlDetector, events: pd.DataFrame) -> dict[str, fl
     return {k: float(sum(ci for ci, n in zip(c, names) if fn(n)) / total) for k, fn in pick.items()}
 
 
-def otrf_figures(det: LotlDetector, otrf: pd.DataFrame, rarity: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def otrf_figures(otrf: pd.DataFrame, alert: np.ndarray) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Share of OTRF attack datasets with an alert in the attack tree; alerts per 1,000 background events."""
-    scored = det.score(otrf, rarity=rarity)
     y = otrf["label"].to_numpy(bool)
-    alert = scored["alert"].to_numpy(bool)
-    per = pd.DataFrame({"dataset": otrf["dataset"].to_numpy(), "y": y, "alert": alert})
+    alert = np.asarray(alert, dtype=bool)
+    per = pd.DataFrame({"dataset": otrf["dataset"].to_numpy(), "lab": D.otrf_lab(otrf), "y": y, "alert": alert})
     rows = []
-    for name, g in per.groupby("dataset"):
-        rows.append({"dataset": name, "events": len(g), "attack_events": int(g["y"].sum()),
+    for (name, lab), g in per.groupby(["dataset", "lab"]):
+        rows.append({"dataset": name, "lab": lab, "events": len(g), "attack_events": int(g["y"].sum()),
                      "attack_alerts": int((g["y"] & g["alert"]).sum()), "background_alerts": int((~g["y"] & g["alert"]).sum())})
     with_attack = [r for r in rows if r["attack_events"]]
     figures = {"datasets": len(rows), "datasets_with_labelled_attack": len(with_attack),
                "attack_datasets_alerted": float(np.mean([r["attack_alerts"] > 0 for r in with_attack])) if with_attack else None,
+               "attack_datasets_alerted_count": int(sum(r["attack_alerts"] > 0 for r in with_attack)),
                "alerts_per_1000_background": 1000 * float(alert[~y].mean()), "background_events": int((~y).sum()),
+               "background_alerts": int(alert[~y].sum()),
                "attack_event_recall": float(alert[y].mean()), "attack_events": int(y.sum())}
     return figures, rows
 
@@ -87,11 +92,11 @@ def otrf_figures(det: LotlDetector, otrf: pd.DataFrame, rarity: bool) -> tuple[d
 def evaluate_all(data: Path, out: Path, det: LotlDetector | None = None, num_threads: int = 2,
                  variants: bool = True, log: Callable[[str], None] = print, figures: Path | None = None) -> dict[str, Any]:
     """Run every evaluation; write the JSON report and the HTML card into `out`; return the summary."""
-    from nightjar.detectors.lotl.training import RECIPE, synthetic_events, train_detector
+    from nightjar.detectors.lotl.training import synthetic_events, train_detector
 
     data, out = Path(data), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic, otrf = D.load_atomic(data, artefacts=RECIPE.artefacts), D.load_otrf(data)
+    atomic, otrf = D.load_atomic(data, artefacts=T.RECIPE.artefacts), D.load_otrf(data)
     know = Knowledge.from_catalogues(data)
     benign_sets = {"admin_holdout": B.admin_events(B.ADMIN_HOLDOUT), "sysmon_modular": B.sysmon_modular_events(data)}
     summary: dict[str, Any] = {"split": SPLIT, "confounder_separation_auc": confounder_separation(atomic), "variants": {}}
@@ -102,7 +107,7 @@ def evaluate_all(data: Path, out: Path, det: LotlDetector | None = None, num_thr
         log(f"leave-technique-out: {name}")
         admin = None if with_admin else B.admin_events([])
         results[name] = leave_technique_out(atomic, know, params, admin=admin, external=benign_sets, num_threads=num_threads, log=log,
-                                            synthetic=synthetic_events(data, know))
+                                            synthetic=synthetic_events(data, know), otrf=otrf if T.RECIPE.otrf else None)
         summary["variants"][name] = {k: results[name].summary(k) for k in ("lgbm", "lr")}
     res = results["chosen"]
     summary["lto"] = summary["variants"]["chosen"]
@@ -119,8 +124,17 @@ def evaluate_all(data: Path, out: Path, det: LotlDetector | None = None, num_thr
         s = det.score(ev, rarity=False)
         summary["shipped"][f"{name}_alert_share"] = float(s["alert"].mean())
         summary["shipped"][f"{name}_alerts"] = s.loc[s["alert"], ["process.command_line", "score"]].to_dict("records")
-    summary["otrf"], otrf_rows = otrf_figures(det, otrf, rarity=False)
-    summary["otrf_with_rarity"], _ = otrf_figures(det, otrf, rarity=True)
+    if T.RECIPE.otrf:
+        log("leave-lab-out on OTRF")
+        labs = leave_lab_out(atomic, otrf, know, num_threads=num_threads, log=log)
+        summary["otrf_split"] = OTRF_SPLIT
+        summary["otrf_thresholds"] = {lab: float(labs.threshold[labs.lab == lab][0]) for lab in sorted(set(labs.lab))}
+        summary["otrf"], otrf_rows = otrf_figures(otrf, labs.alerts())
+        summary["otrf_with_rarity"], _ = otrf_figures(otrf, labs.alerts(rarity=True))
+    else:  # the captures are a pure external test of the given model
+        summary["otrf_split"] = "external test: never trained on"
+        summary["otrf"], otrf_rows = otrf_figures(otrf, det.score(otrf, rarity=False)["alert"].to_numpy(bool))
+        summary["otrf_with_rarity"], _ = otrf_figures(otrf, det.score(otrf, rarity=True)["alert"].to_numpy(bool))
     summary["otrf_labelling"] = D.label_otrf.__doc__
     (out / "lotl_evaluation.json").write_text(json.dumps({**summary, "otrf_per_dataset": otrf_rows}, indent=1, default=float))
     _card(res, summary, otrf_rows, det).write_html(out / "lotl_model_card.html")
@@ -141,8 +155,8 @@ def _card(res: CvResult, summary: dict[str, Any], otrf_rows: list[dict[str, Any]
         m = evaluate(res.y, res.scores[kind], validation=(res.val_y, res.val_scores[kind]), groups=res.technique, split=SPLIT)
         models.append(ModelResult(kind, desc, m, res.y, res.scores[kind], groups=res.technique, chosen=kind == "lgbm", baseline=kind == "lr"))
     sources = [DataSource(r["name"], r["licence"], r.get("rows") or 0, "train", r["path"]) for r in D.source_records(["atomic_evtx", "lolbas", "elastic_problemchild"])]
-    sources += [DataSource("otrf_security_datasets", "MIT", summary["otrf"]["background_events"] + summary["otrf"]["attack_events"], "test", D.OTRF,
-                           "external test; attack labels by tree walk from launchers"),
+    sources += [DataSource("otrf_security_datasets", "MIT", summary["otrf"]["background_events"] + summary["otrf"]["attack_events"],
+                           "train" if T.RECIPE.otrf else "test", D.OTRF, f"attack labels by tree walk from launchers; {summary['otrf_split']}"),
                 DataSource("sysmon_modular", "MIT", 0, "test", D.SOURCES["sysmon_modular"][2], "benign command lines (exact rules)"),
                 DataSource("admin_dual_use", "project-written", len(B.ADMIN_TRAIN) + len(B.ADMIN_HOLDOUT), "test",
                            "nightjar.detectors.lotl.benign", "training half + hold-out half (only the hold-out is a test)")]
@@ -150,12 +164,12 @@ def _card(res: CvResult, summary: dict[str, Any], otrf_rows: list[dict[str, Any]
                                                                                "admin_holdout_alert_share", "sysmon_modular_alert_share")}}
                     for n, v in summary["variants"].items() for k in ("lgbm", "lr")]
     notes = [f"Shipped model: threshold {det.threshold_:.4f} chosen on {det.validation_}.",
-             f"OTRF external test (shipped model): {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in summary['otrf'].items()})}",
+             f"OTRF ({summary['otrf_split']}): {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in summary['otrf'].items()})}",
              f"Confounders alone (ROC-AUC): {json.dumps({k: round(v, 3) for k, v in summary['confounder_separation_auc'].items()})}",
              f"Share of |contribution| when user/integrity are allowed: {json.dumps({k: round(v, 3) for k, v in summary['contribution_share_with_context'].items()})}"]
     return ModelCard("LotL detector: leave-technique-out evaluation", "lotl", SPLIT, sources, models, 1e-3, notes=notes,
                      extra_tables={"confounder variants": variant_rows, "per technique (LightGBM)": summary["per_technique"][:60],
-                                   "OTRF per dataset (shipped model)": otrf_rows})
+                                   "OTRF per dataset": otrf_rows})
 
 
 # --- hooks of `nightjar train lotl` / `nightjar evaluate lotl` (commands/train.py) ------------------
@@ -166,8 +180,9 @@ def _print_figures(summary: dict[str, Any], log: Callable[[str], None]) -> None:
             f"{m['fpr']:.4f} (target 1e-3, threshold from validation), Atomic tests alerted {m['tests_alerted']:.3f}, "
             f"admin hold-out alerting {m['admin_holdout_alert_share']:.3f}")
     o = summary["otrf"]
-    log(f"OTRF (shipped model): attack datasets alerted {o['attack_datasets_alerted']:.3f} of {o['datasets_with_labelled_attack']}, "
-        f"{o['alerts_per_1000_background']:.2f} alerts per 1,000 background events")
+    log(f"OTRF ({summary['otrf_split'].split(' (')[0]}): attack datasets alerted {o['attack_datasets_alerted']:.3f} "
+        f"({o['attack_datasets_alerted_count']} of {o['datasets_with_labelled_attack']}), {o['alerts_per_1000_background']:.2f} alerts per "
+        f"1,000 background events ({o['background_alerts']} of {o['background_events']:,})")
 
 
 def train_command(data: Path, out: Path, threads: int, log: Callable[[str], None]) -> Path:
@@ -177,7 +192,7 @@ def train_command(data: Path, out: Path, threads: int, log: Callable[[str], None
     log(f"training lotl on {data}")
     det = train_detector(data, num_threads=threads)
     summary = evaluate_all(data, out, det=det, num_threads=threads, log=log)
-    keep = {k: summary[k] for k in ("split", "lto", "otrf", "otrf_with_rarity", "confounder_separation_auc")}
+    keep = {k: summary[k] for k in ("split", "lto", "otrf_split", "otrf", "otrf_with_rarity", "confounder_separation_auc")}
     keep["admin_holdout_alert_share"] = summary["shipped"]["admin_holdout_alert_share"]
     keep["sysmon_modular_alert_share"] = summary["shipped"]["sysmon_modular_alert_share"]
     manifest = write_model(det, out / "model", metrics=json.loads(json.dumps(keep, default=float)))
