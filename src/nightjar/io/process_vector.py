@@ -52,11 +52,10 @@ def _any(mask: pa.Array) -> bool:
 def _pids(values: pa.Array) -> pa.Array | None:
     if _any(pc.starts_with(values, "0x", ignore_case=True)):
         return None
-    for text in (values, _without_point_zero(values)):  # common shapes first: plain digits, then "1234.0"
-        try:
-            return pc.cast(text, pa.int64())  # plain decimal digits (no spaces: the cast refuses them), as int() reads them
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
+    try:  # common shapes first, "1234" and "1234.0" (a failed cast costs ~0.2 µs a value)
+        return pc.cast(_without_point_zero(values), pa.int64())  # plain decimal digits (no spaces: the cast refuses them)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     try:
         return pc.cast(pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"\.0$", ""), pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -143,9 +143,9 @@ class Knowledge:
 
     def _any_keyword(self) -> re.Pattern[str]:
         """One pattern that finds any of the keywords (most command lines hold none: one scan instead of one per keyword)."""
-        words = tuple(self.keywords)
         cached = self.__dict__.get("_keyword_pattern")
-        if cached is None or cached[0] != words:
+        if cached is None or cached[0] != self.keywords:  # a list compared with a copy of the one compiled: no new objects
+            words = list(self.keywords)
             cached = self.__dict__["_keyword_pattern"] = (words, re.compile("|".join(map(re.escape, words)) if words else "(?!)"))
         return cached[1]
 
