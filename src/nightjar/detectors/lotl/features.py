@@ -162,7 +162,7 @@ def command_features(name: str, cmd: str, exe: str, ofn: str, know: Knowledge) -
     head = low[:8192]
     enc = _ENC.search(cmd[:8192]) if name in ("powershell.exe", "pwsh.exe") or "powershell" in head else None
     decoded = decode_powershell(enc.group(1)) if enc else ""
-    hits = [w for w in DECODED_WORDS if w in decoded]
+    hits = tuple(w for w in DECODED_WORDS if w in decoded)
     m = know.match(name, cmd, exe)
     matched = {p.category for p in m.patterns}
     exe_low = exe.lower()
