@@ -40,6 +40,20 @@ def test_same_table_as_the_row_path() -> None:
 
 
 @pytest.mark.parametrize(
+    ("times", "pids"),
+    [(["2024-10-25 10:03:02.985697+00:00", "2024-10-25 10:03:03+00:00"], ["2732.0", "12"]),  # pandas' own shapes
+     (["2024-10-25 10:03:02.9856973+00:00", " 2024-10-25 10:03:03+00:00"], [" 12.0", "7.0 "]),  # the regex path
+     (["2024-10-25T10:03:02Z", "2024-10-25 10:03:03.1234567Z"], ["0.0", "4.0"]),
+     (["2024-10-25 10:03:02+00:00", None], [None, "5.0"])],
+)
+def test_common_time_and_pid_shapes_read_as_the_row_path(times: list[str | None], pids: list[str | None]) -> None:
+    raw = pa.table({"@timestamp": pa.array(times, pa.string()), "process.pid": pa.array(pids, pa.string()),
+                    "process.executable": ["a.exe", "b.exe"]})
+    fast = typed_table(raw, [])
+    assert fast is not None and fast.equals(row_path(raw, []))
+
+
+@pytest.mark.parametrize(
     ("column", "value"),
     [("process.pid", "0x1a2c"), ("@timestamp", "2024-10-25 10:03:02+02:00"), ("@timestamp", "yesterday"),
      ("winlog.event_data.IntegrityLevel", "S-1-16-12288"), ("user.domain", "CORP"), ("process.pid", "12.5")],

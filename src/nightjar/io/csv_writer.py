@@ -130,8 +130,9 @@ def _quoted(cells: pa.Array, maybe: bool, alone: bool) -> pa.Array:
         needs = empty if needs is None else needs | empty
     if needs is None or not needs.any():
         return cells
-    wrapped = pc.binary_join_element_wise(_QUOTE, pc.replace_substring(cells, '"', '""'), _QUOTE, _NONE)
-    return pc.if_else(pa.array(needs), wrapped, cells)
+    some = cells.take(pa.array(np.flatnonzero(needs)))  # only those cells are rewritten
+    wrapped = pc.binary_join_element_wise(_QUOTE, pc.replace_substring(some, '"', '""'), _QUOTE, _NONE)
+    return pc.replace_with_mask(cells, pa.array(needs), wrapped)
 
 
 def csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview] | None:
@@ -151,13 +152,18 @@ def csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview] | None:
     return _pieces(names, columns, len(frame))
 
 
+def _filled(cells: pa.Array) -> pa.Array:
+    """Missing cells as ""."""
+    return pc.fill_null(cells, "") if cells.null_count else cells
+
+
 def _pieces(names: list[str], columns: list[tuple[pa.Array, bool]], n: int) -> Iterator[bytes | memoryview]:
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow(names)
     yield head.getvalue().encode("utf-8")
     table = pa.Table.from_arrays([c for c, _ in columns], names=[f"c{i}" for i in range(len(columns))])
     for batch in table.to_batches(max_chunksize=ROWS_PER_CHUNK):  # slices, no copies of the columns
-        cells = [_quoted(pc.fill_null(batch.column(i), ""), maybe, len(columns) == 1) for i, (_, maybe) in enumerate(columns)]
+        cells = [_quoted(_filled(batch.column(i)), maybe, len(columns) == 1) for i, (_, maybe) in enumerate(columns)]
         cells[-1] = pc.binary_join_element_wise(cells[-1], _NEWLINE, _NONE)
         rows = pc.binary_join_element_wise(*cells, _COMMA) if len(cells) > 1 else cells[0]
         offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + len(rows) + 1]

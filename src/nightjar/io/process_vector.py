@@ -52,8 +52,8 @@ def _any(mask: pa.Array) -> bool:
 def _pids(values: pa.Array) -> pa.Array | None:
     if _any(pc.starts_with(values, "0x", ignore_case=True)):
         return None
-    try:
-        return pc.cast(values, pa.int64())  # plain decimal digits, as int() reads them
+    try:  # common shapes first, "1234" and "1234.0" (a failed cast costs ~0.2 µs a value)
+        return pc.cast(_without_point_zero(values), pa.int64())  # plain decimal digits (no spaces: the cast refuses them)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     try:
@@ -62,8 +62,13 @@ def _pids(values: pa.Array) -> pa.Array | None:
         return None
 
 
+def _without_point_zero(values: pa.Array) -> pa.Array:
+    """Values without a final ".0" (a float's text); what the regex below does when the cast then succeeds."""
+    return pc.if_else(pc.ends_with(values, ".0"), pc.utf8_slice_codeunits(values, 0, -2), values)
+
+
 def _times(values: pa.Array) -> pa.Array | None:
-    for text in (_without_z(values), values):  # common shapes first (a failed cast costs ~0.5 µs a value)
+    for text in (_without_utc_mark(values), values):  # common shapes first (a failed cast costs ~0.5 µs a value)
         if text is not None:
             try:
                 return pc.cast(pc.cast(text, pa.timestamp("us")), pa.timestamp("us", tz="UTC"))
@@ -79,11 +84,18 @@ def _times(values: pa.Array) -> pa.Array | None:
         return None
 
 
-def _without_z(values: pa.Array) -> pa.Array | None:
-    """Times that all end in "Z", without it; None otherwise."""
-    if values.null_count == len(values) or not pc.all(pc.ends_with(values, "Z")).as_py():
+def _without_utc_mark(values: pa.Array) -> pa.Array | None:
+    """Times that all end in "Z" or all in "+00:00", without it; None otherwise.
+
+    When the cast of the result succeeds (no spaces, at most 6 fraction digits, no other offset: the
+    cast refuses them), it reads what the regex path below would have read.
+    """
+    if values.null_count == len(values):
         return None
-    return pc.utf8_slice_codeunits(values, 0, -1)
+    for mark in ("Z", "+00:00"):
+        if pc.all(pc.ends_with(values, mark)).as_py():
+            return pc.utf8_slice_codeunits(values, 0, -len(mark))
+    return None
 
 
 def basenames(paths: pa.Array) -> pa.Array:

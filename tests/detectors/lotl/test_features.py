@@ -6,6 +6,8 @@ import base64
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nightjar.detectors.lotl import features as F
 from nightjar.detectors.lotl.attack import Knowledge, flags_of
@@ -86,3 +88,26 @@ def test_techniques_from_pattern_keyword_or_binary() -> None:
     assert know.match("certutil.exe", "certutil -urlcache -f http://a b").techniques == ["T1105"]
     assert know.match("mshta.exe", "mshta.exe vbscript:Close(Execute(\"x\"))").techniques == ["T1218.005"]
     assert know.match("notepad.exe", "notepad.exe a.txt").techniques == []
+
+
+_PIECES = [*"aAbBfFgGzZ09+/=-.:\\ '\"{}xX\u00e9\u212a\u0660\u0130", "c:\\users\\", "c:\\windows\\temp\\", "://", "1.2.3.4"]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)  # ASCII classes, non-ASCII letters and digits
+
+
+@given(st.lists(_TEXT, max_size=4).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_byte_class_checks_find_what_the_regexes_find(text: str) -> None:
+    low = text.lower()
+    assert F._classes(text, F._CASE_CLASS).count(b"lUl") == len(F._CASE.findall(text))
+    assert F._has_run(text, F._B64_CLASS, 40) == bool(F._B64.search(text))
+    assert F._has_run(low, F._HEX_CLASS, 32) == bool(F._HEX.search(low))
+    for pattern, _, possible in F._NORMALISE:
+        assert possible(low) or not pattern.search(low)
+
+
+@given(_TEXT)
+@settings(max_examples=200, deadline=None)
+def test_long_runs_are_found_by_the_byte_class_checks(text: str) -> None:
+    for run in ("aB3+/" * 9, "0123456789abcdef" * 3):
+        assert F._has_run(text + run, F._B64_CLASS, 40) == bool(F._B64.search(text + run))
+        assert F._has_run((text + run).lower(), F._HEX_CLASS, 32) == bool(F._HEX.search((text + run).lower()))

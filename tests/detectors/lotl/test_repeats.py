@@ -109,7 +109,7 @@ def test_memos_across_batches_do_not_change_scores() -> None:
         pd.testing.assert_frame_equal(scored, cold.score(part), check_exact=True)
         alerts += int(scored["alert"].sum())
         warm.observe(part)
-    assert alerts and warm.model_.__dict__["_pattern_shap"]._index and warm.__dict__["_probability_cache"]
+    assert alerts and len(warm.model_.__dict__["_pattern_shap"]._keys) and warm.__dict__["_probability_cache"]
 
 
 def test_pattern_contributions_are_within_their_bound_of_lightgbm() -> None:
@@ -123,6 +123,28 @@ def test_pattern_contributions_are_within_their_bound_of_lightgbm() -> None:
         approx, eps = det.model_.approximate_contributions(x)
         assert np.all(np.abs(approx - exact) <= eps) and eps.max() < 1e-8
         assert np.array_equal(approx[:, eps == 0], exact[:, eps == 0])  # features no tree splits on: exactly 0
+
+
+def test_pattern_contributions_from_a_partly_filled_memo() -> None:
+    from nightjar.detectors.lotl.treeshap import ZERO, PatternShap
+
+    det = LotlDetector.load(SHIPPED)
+    ev, _, _ = training_set(n=10)
+    f = det.featurise(ev)
+    rows = np.arange(len(f.first))
+    x = det.model_.matrix(f.dense_of(rows), f.tokens_of(rows))
+    shap = PatternShap.from_booster(det.model_.booster, x.shape[1])
+    half = shap.contributions(x[::2])  # some patterns known, the others asked in the next call
+    both = shap.contributions(x)
+    assert np.array_equal(both[::2], half)
+    assert np.all(np.abs(both - det.model_.contributions(x)) <= shap.eps)
+    compact = x[:, shap.split_features].toarray()
+    values = np.where(np.abs(compact) > ZERO, compact, 0.0)
+    left = values[:, np.searchsorted(shap.split_features, shap.node_feature)] <= shap.node_threshold  # node by node
+    bit = shap.node_slot % shap.bits
+    expected = np.stack([(left[:, shap.node_slot // shap.bits == t] << bit[shap.node_slot // shap.bits == t]).sum(axis=1)
+                         for t in range(len(shap.columns))], axis=1)
+    assert np.array_equal(shap.patterns(compact), expected)
 
 
 def test_model_phrases_are_refused_when_the_bound_leaves_the_ranking_in_doubt() -> None:

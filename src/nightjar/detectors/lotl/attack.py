@@ -80,8 +80,8 @@ class Match:
 
     lolbin: bool = False
     name: str = ""
-    patterns: list[Pattern] = field(default_factory=list)
-    keywords: list[str] = field(default_factory=list)
+    patterns: tuple[Pattern, ...] = ()  # tuples: a memo keeps one Match per distinct command line, untracked by the GC
+    keywords: tuple[str, ...] = ()
     unusual_path: bool = False
 
     @property
@@ -133,8 +133,8 @@ class Knowledge:
         m = Match(lolbin=name in self.patterns, name=name)
         if m.lolbin:
             flags = set(flags_of(low))
-            m.patterns = [p for p in self.patterns[name] if set(p.flags) <= flags]
-        m.keywords = [k for k in self.keywords if k in low] if self._any_keyword().search(low) else []
+            m.patterns = tuple(p for p in self.patterns[name] if set(p.flags) <= flags)
+        m.keywords = tuple(k for k in self.keywords if k in low) if self._any_keyword().search(low) else ()
         dirs = self.locations.get(name)
         if dirs and executable:
             folder = executable.lower()[: -len(name)] if executable.lower().endswith(name) else executable.lower()
@@ -143,9 +143,9 @@ class Knowledge:
 
     def _any_keyword(self) -> re.Pattern[str]:
         """One pattern that finds any of the keywords (most command lines hold none: one scan instead of one per keyword)."""
-        words = tuple(self.keywords)
         cached = self.__dict__.get("_keyword_pattern")
-        if cached is None or cached[0] != words:
+        if cached is None or cached[0] != self.keywords:  # a list compared with a copy of the one compiled: no new objects
+            words = list(self.keywords)
             cached = self.__dict__["_keyword_pattern"] = (words, re.compile("|".join(map(re.escape, words)) if words else "(?!)"))
         return cached[1]
 

@@ -44,7 +44,7 @@ class Featurised:
     usable: np.ndarray  # per event
     names: list[str]
     command_of: np.ndarray  # per row: its distinct (name, command line, executable, original name)
-    command: Callable[[int], tuple[list[float], dict[str, Any], list[str]]]  # features, evidence, tokens of one
+    command: Callable[[int], tuple[tuple[float, ...], dict[str, Any], tuple[str, ...]]]  # features, evidence, tokens of one
     context: bool = False
     parent_tokens: bool = True
 
@@ -135,13 +135,13 @@ class LotlDetector(Detector):
         commands = list(zip(*(rows[k].to_numpy()[cfirst] for k in CMD_KEY)))
         cache = self._model_cache("_command_cache") if knowledge is None else {}
 
-        def command(k: int) -> tuple[list[float], dict[str, Any], list[str]]:
+        def command(k: int) -> tuple[tuple[float, ...], dict[str, Any], tuple[str, ...]]:
             name, cmd, exe, ofn = commands[k]
             key = f"{name}\0{cmd}\0{exe}\0{ofn}"
             hit = cache.get(key)
             if hit is None:
                 values, evidence = F.command_features(name, cmd, exe, ofn, know)
-                hit = cache[key] = (values, evidence, F.tokens(cmd))
+                hit = cache[key] = (tuple(values), evidence, tuple(F.tokens(cmd)))  # tuples: fewer objects for the GC to track
             return hit
 
         usable = ((v["cmd"] != "")[c["cmd"]] | (v["exe"] != "")[c["exe"]])
@@ -257,7 +257,7 @@ class LotlDetector(Detector):
             words, ids = evidence_phrases(name, parent, gparent, exe, ev)
             if int(r) in where:
                 words += phrases[where[int(r)]]
-                memo[(memo_key, f.keys[r])] = (words, ids)
+                memo[(memo_key, f.keys[r])] = (tuple(words), tuple(ids))
             words_of[int(r)] = (words, ids)
         for i in explain:
             words, ids = words_of[int(f.codes[i])]

@@ -46,15 +46,44 @@ _DROP_UPPER = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _CASE = re.compile(r"[a-z][A-Z][a-z]")
 _CONCAT = re.compile(r"['\"]\s*\+\s*['\"]")
 _ENVSLICE = re.compile(r"%[a-z_]+:~", re.I)
-_NORMALISE = [  # (pattern, replacement, a text every match contains: the pattern is skipped when it is absent)
-    (re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?"), " <guid> ", "-"),
-    (re.compile(r"c:\\users\\[^\\\s\"']+\\appdata\\local\\temp\\"), r"<temp>\\", "c:\\users\\"),
-    (re.compile(r"c:\\windows\\temp\\"), r"<temp>\\", "c:\\windows\\temp\\"),
-    (re.compile(r"c:\\users\\[^\\\s\"']+\\"), r"<userprofile>\\", "c:\\users\\"),
-    (_IP, " <ip> ", "."),
-    (re.compile(r"\b[0-9a-f]{16,}\b"), " <hex> ", ""),
-    (re.compile(r"\b\d+\b"), "<num>", ""),
+
+
+def _byte_classes(**classes: str) -> bytes:
+    """A `bytes.translate` table: each ASCII character of `classes[name]` becomes `name`, every other byte a space."""
+    table = bytearray(b" " * 256)
+    for name, chars in classes.items():
+        for char in chars:
+            table[ord(char)] = ord(name)
+    return bytes(table)
+
+
+_DIGITS, _LOWER, _UPPER = "0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_HEX_CLASS = _byte_classes(x=_DIGITS + "abcdefABCDEF")  # _HEX's characters
+_LOWER_HEX_CLASS = _byte_classes(x=_DIGITS + "abcdef")
+_B64_CLASS = _byte_classes(x=_DIGITS + _LOWER + _UPPER + "+/")  # _B64's characters
+_CASE_CLASS = _byte_classes(l=_LOWER, U=_UPPER)  # _CASE: a lower, an upper, a lower
+
+
+def _classes(text: str, table: bytes) -> bytes:
+    """`text` in UTF-8 through `table`: runs of ASCII classes read as in `text` (other characters' bytes are spaces)."""
+    return text.encode("utf-8", "surrogatepass").translate(table)
+
+
+def _has_run(text: str, table: bytes, n: int) -> bool:
+    """Whether `text` holds `n` characters in a row of `table`'s class "x" (as a regex `[...]{n}` finds)."""
+    return b"x" * n in _classes(text, table)
+
+
+_NORMALISE = [  # (pattern, replacement, a test every text holding a match passes: the pattern is skipped otherwise)
+    (re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?"), " <guid> ", lambda t: t.count("-") >= 4),
+    (re.compile(r"c:\\users\\[^\\\s\"']+\\appdata\\local\\temp\\"), r"<temp>\\", lambda t: "c:\\users\\" in t),
+    (re.compile(r"c:\\windows\\temp\\"), r"<temp>\\", lambda t: "c:\\windows\\temp\\" in t),
+    (re.compile(r"c:\\users\\[^\\\s\"']+\\"), r"<userprofile>\\", lambda t: "c:\\users\\" in t),
+    (_IP, " <ip> ", lambda t: t.count(".") >= 3),
+    (re.compile(r"\b[0-9a-f]{16,}\b"), " <hex> ", lambda t: _has_run(t, _LOWER_HEX_CLASS, 16)),
+    (re.compile(r"\b\d+\b"), "<num>", lambda t: True),
 ]
+
 _TOKEN = re.compile(r"[a-z0-9_<>$.\-]+")
 
 
@@ -110,8 +139,8 @@ def decode_powershell(blob: str) -> str:
 def normalise(cmd: str) -> str:
     """Lower-cased command line with user folders, temp folders, GUIDs, IPs, hex strings and numbers as tokens."""
     text = cmd.lower()
-    for pattern, repl, needed in _NORMALISE:
-        if needed in text:
+    for pattern, repl, possible in _NORMALISE:
+        if possible(text):
             text = pattern.sub(repl, text)
     return text
 
@@ -133,7 +162,7 @@ def command_features(name: str, cmd: str, exe: str, ofn: str, know: Knowledge) -
     head = low[:8192]
     enc = _ENC.search(cmd[:8192]) if name in ("powershell.exe", "pwsh.exe") or "powershell" in head else None
     decoded = decode_powershell(enc.group(1)) if enc else ""
-    hits = [w for w in DECODED_WORDS if w in decoded]
+    hits = tuple(w for w in DECODED_WORDS if w in decoded)
     m = know.match(name, cmd, exe)
     matched = {p.category for p in m.patterns}
     exe_low = exe.lower()
@@ -146,9 +175,10 @@ def command_features(name: str, cmd: str, exe: str, ofn: str, know: Knowledge) -
     values = [
         math.log1p(n), entropy(head), 1 - alnum / max(len(head), 1), upper / max(len(head), 1), float(len(head.split())),
         float(head.count("^")), float(head.count("`")), float(len(_CONCAT.findall(head))), float(len(_ENVSLICE.findall(head))),
-        float(head.count('"') + head.count("'")), float(len(_CASE.findall(cmd[:8192]))), float(enc is not None), float(len(hits)),
-        float(bool(_B64.search(cmd[:8192]))), float(bool(_HEX.search(head))), float(len(_URL.findall(head))),
-        float(len(_IP.findall(head))), float(bool(_UNC.search(head))), float(len(m.keywords)), float(m.lolbin),
+        float(head.count('"') + head.count("'")), float(_classes(top, _CASE_CLASS).count(b"lUl")), float(enc is not None),
+        float(len(hits)), float(_has_run(top, _B64_CLASS, 40)), float(_has_run(head, _HEX_CLASS, 32)),
+        float(len(_URL.findall(head)) if "://" in head else 0), float(len(_IP.findall(head)) if head.count(".") >= 3 else 0),
+        float(bool(_UNC.search(head))), float(len(m.keywords)), float(m.lolbin),
         float(bool(m.patterns)), *[float(c in matched) for c in CATEGORIES], float(m.unusual_path), float(renamed),
         float("\\users\\" in exe_low and "\\appdata\\local\\microsoft\\" not in exe_low), float("\\temp\\" in exe_low),
         float("\\users\\public" in head or "\\appdata\\" in head or "\\temp\\" in head), float(">" in head), float("|" in head),

@@ -84,9 +84,12 @@ def _raw(events: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
         series = series.astype("string")
     codes, uniques = pd.factorize(series)
     strings = np.append(np.asarray(uniques, dtype=object), "")
-    strings[strings == "-"] = ""
+    placeholders = strings == "-"
+    strings[placeholders] = ""
     codes = codes.astype(np.int64, copy=False)
     codes[codes < 0] = len(strings) - 1
+    if not placeholders.any() and not (strings[:-1] == "").any():
+        return codes, strings  # already distinct: what `recode` would return
     return recode(codes, strings)
 
 

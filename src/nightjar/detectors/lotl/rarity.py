@@ -31,6 +31,11 @@ def template_key(cmd: str) -> int:
     return zlib.crc32(normalise(cmd)[:2048].encode("utf-8", "replace"))
 
 
+def _rare_pair_words(pair: str) -> str:
+    parent, child = pair.split(">", 1)
+    return f"rare parent {parent or '(none)'} for {child} on this host"
+
+
 @dataclass
 class _Keys:
     """Per event: codes of the host (lower case), the "parent>child" pair and the template; their distinct values."""
@@ -84,36 +89,30 @@ class RarityState:
     def rarity(self, prep: Prepared | pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         """(rarity in 0..1, words) per event, judged against the counts plus these events (state unchanged).
 
-        Everything depends on the event's (host, pair, template) only: judged once per distinct triple.
+        Everything depends on the event's host, (host, pair) and (host, template) only: each is looked up
+        once, and events take their judgement from there.
         """
         k = self._keys(prep)
-        batch_hosts = np.bincount(k.host, minlength=len(k.hosts))
+        hosts, pairs, temps = k.hosts.tolist(), k.pairs.tolist(), k.temps.tolist()
         host_pair, hp_first = combine(k.host, k.pair)
-        host_temp, _ = combine(k.host, k.temp)
-        batch_pairs, batch_temps = np.bincount(host_pair), np.bincount(host_temp)
+        host_temp, ht_first = combine(k.host, k.temp)
         fleet: dict[int, set] = {}
-        for h, p in zip(k.host[hp_first], k.pair[hp_first]):
-            fleet.setdefault(int(p), set()).add(k.hosts[h])
-        triple, first = combine(host_pair, host_temp)
-        out = np.zeros(len(first))
-        words = [""] * len(first)
-        n_hosts: dict[int, int] = {}
-        for j, i in enumerate(first.tolist()):
-            h, p = k.hosts[k.host[i]], k.pairs[k.pair[i]]
-            if self.host_events[h] + batch_hosts[k.host[i]] < self.min_history:
-                continue
-            if int(k.pair[i]) not in n_hosts:
-                n_hosts[int(k.pair[i])] = len(self.pair_hosts.get(p, set()) | fleet[int(k.pair[i])])
-            rare_pair = (self.pairs[(h, p)] + batch_pairs[host_pair[i]] <= self.max_count
-                         and n_hosts[int(k.pair[i])] <= self.max_hosts)
-            rare_temp = self.templates[(h, k.temps[k.temp[i]])] + batch_temps[host_temp[i]] <= self.max_count
-            out[j] = 0.5 * rare_pair + 0.5 * rare_temp
-            parent, child = p.split(">", 1)
-            if rare_pair:
-                words[j] = f"rare parent {parent or '(none)'} for {child} on this host"
-            elif rare_temp:
-                words[j] = f"command line new for {child} on this host"
-        return out[triple], [words[j] for j in triple.tolist()]
+        for h, p in zip(k.host[hp_first].tolist(), k.pair[hp_first].tolist()):
+            fleet.setdefault(p, set()).add(hosts[h])
+        history = np.array([self.host_events[h] for h in hosts], dtype=np.int64) + np.bincount(k.host, minlength=len(hosts))
+        n_hosts = np.array([len(self.pair_hosts.get(p, set()) | fleet[j]) for j, p in enumerate(pairs)], dtype=np.int64)
+        seen_pair = np.array([self.pairs[(hosts[h], pairs[p])] for h, p in zip(k.host[hp_first].tolist(), k.pair[hp_first].tolist())],
+                             dtype=np.int64)
+        seen_temp = np.array([self.templates[(hosts[h], temps[t])] for h, t in zip(k.host[ht_first].tolist(), k.temp[ht_first].tolist())],
+                             dtype=np.int64)
+        rare_pair = (seen_pair + np.bincount(host_pair) <= self.max_count) & (n_hosts[k.pair[hp_first]] <= self.max_hosts)
+        rare_temp = seen_temp + np.bincount(host_temp) <= self.max_count
+        judged = history[k.host] >= self.min_history  # hosts with less history are not judged
+        by_pair, by_temp = rare_pair[host_pair] & judged, rare_temp[host_temp] & judged
+        words = np.full(len(judged), "", dtype=object)
+        words[by_temp] = np.array([f"command line new for {p.split('>', 1)[1]} on this host" for p in pairs], dtype=object)[k.pair[by_temp]]
+        words[by_pair] = np.array([_rare_pair_words(p) for p in pairs], dtype=object)[k.pair[by_pair]]
+        return 0.5 * by_pair + 0.5 * by_temp, words.tolist()
 
     # --- files -------------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -4,9 +4,12 @@ Explaining a row costs LightGBM a TreeSHAP walk of every tree (~0.5 ms for 300 t
 tree, though, TreeSHAP depends on a row only through its pattern: which way the row goes at each of
 the tree's splits, and a 15-leaf tree meets a few dozen patterns where a batch holds thousands of
 rows. `PatternShap` asks LightGBM once per new (tree, pattern): it rewrites the booster so that
-every tree reads its own copy of its split features (disjoint columns), and a single
-`pred_contrib` call on synthetic rows (row k carries, for every tree, the k-th new pattern of that
-tree) gives each tree's contributions separately. A row's contributions are the sum of its trees'.
+every tree reads its own copy of its split features (disjoint columns), cut into small boosters of
+`group` consecutive trees each, and one `pred_contrib` call per small booster on synthetic rows (row
+k carries, for every tree of the group, the k-th new pattern of that tree) gives each tree's
+contributions separately. Small boosters keep LightGBM's work near one walk per new (tree, pattern):
+a call costs as many rows as the group's tree with the most new patterns, and a row as many columns
+as the group reads. A row's contributions are the sum of its trees'.
 
 That sum adds the same TreeSHAP terms as LightGBM's own `pred_contrib`, in another order, so the two
 differ by rounding only: by at most `eps` per feature (`2 * gamma(n) * sum |terms|`, with n the number
@@ -21,14 +24,25 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold: smaller absolute values are read as 0 at a split
 UNIT = 2.0**-53
+BLOCK = 128  # rows whose patterns are read at once (their bits stay in cache)
+_HEAD_KEYS = ("max_feature_idx=", "feature_names=", "feature_infos=", "tree_sizes=")
 
 
 def _fields(block: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+
+
+def _model_text(head: str, blocks: list[str], width: int) -> str:
+    """A LightGBM model text of `blocks` (trees) reading `width` anonymous features."""
+    lines = [ln for ln in head.splitlines() if not ln.startswith(_HEAD_KEYS)]
+    lines += [f"max_feature_idx={max(width - 1, 0)}", "feature_names=" + " ".join(f"w{i}" for i in range(max(width, 1))),
+              "feature_infos=" + " ".join(["none"] * max(width, 1))]
+    return "\n".join(lines) + "\n\n" + "".join(f"Tree={t}\n{b}\n\n" for t, b in enumerate(blocks)) + "end of trees\n"
 
 
 class PatternShap:
@@ -39,22 +53,28 @@ class PatternShap:
         >>> approx = shap.contributions(x_dense)  # |approx - exact| <= shap.eps  # doctest: +SKIP
     """
 
-    def __init__(self, n_features: int, head: str, trees: list[dict[str, str]], memo_limit: int = 100_000) -> None:
+    def __init__(self, n_features: int, head: str, trees: list[dict[str, str]], memo_limit: int = 100_000, group: int = 4) -> None:
         self.n_features = n_features
         self.memo_limit = memo_limit
         feats = [[int(v) for v in t["split_feature"].split()] for t in trees]
         self.node_feature = np.array([f for fs in feats for f in fs], dtype=np.int64)  # every split node, tree by tree
         self.node_threshold = np.array([float(v) for t in trees for v in t["threshold"].split()])
-        self.node_tree = np.repeat(np.arange(len(trees)), [len(fs) for fs in feats])
-        self.node_bit = np.concatenate([np.arange(len(fs)) for fs in feats]).astype(np.int64) if feats else np.zeros(0, np.int64)
-        self.split_features, self.node_column = np.unique(self.node_feature, return_inverse=True)
-        self.starts = np.cumsum([0, *(len(fs) for fs in feats)])[:-1]
+        node_tree = np.repeat(np.arange(len(trees)), [len(fs) for fs in feats])
+        node_bit = np.concatenate([np.arange(len(fs)) for fs in feats]).astype(np.int64) if feats else np.zeros(0, np.int64)
+        self.bits = next(b for b in (8, 16, 32) if b >= max(map(len, feats), default=0))  # a pattern's width: bit k = split k
+        self.node_slot = node_tree * self.bits + node_bit
+        tests, self.node_test = np.unique(np.column_stack([self.node_feature, self.node_threshold]), axis=0, return_inverse=True)
+        self.node_test = self.node_test.ravel()  # the node's (feature, threshold): nodes share a few hundred
+        self.test_threshold = tests[:, 1]
+        self.split_features = np.unique(self.node_feature)
         self.columns = [np.array(sorted(set(fs)), dtype=np.int64) for fs in feats]  # per tree: its split features
         self.offsets = np.cumsum([0, *(len(c) for c in self.columns)])
         width = int(self.offsets[-1])
         self.wide_feature = np.concatenate(self.columns) if width else np.zeros(0, np.int64)  # per wide column
         self.wide_column = np.searchsorted(self.split_features, self.wide_feature)  # in the compact input
+        self.test_column = np.searchsorted(self.split_features, tests[:, 0].astype(np.int64))
         self.wide_tree = np.repeat(np.arange(len(trees)), [len(c) for c in self.columns])
+        self.tree_columns = [np.searchsorted(self.split_features, c) for c in self.columns]  # in the compact input
         terms_bound = np.zeros(n_features)
         n_terms = 0
         blocks = []
@@ -62,20 +82,23 @@ class PatternShap:
             leaves = [float(v) for v in fields["leaf_value"].split()]
             n_terms += len(leaves)
             terms_bound[self.columns[t]] += sum(abs(v) for v in leaves)  # one term per leaf at most, |term| <= |leaf|
-            slot = {f: self.offsets[t] + k for k, f in enumerate(self.columns[t])}
+            first = self.offsets[t - t % group]  # the tree's group reads its columns from 0
+            slot = {f: self.offsets[t] - first + k for k, f in enumerate(self.columns[t])}
             fields = {**fields, "split_feature": " ".join(str(slot[f]) for f in fs)}
             blocks.append("\n".join(f"{k}={v}" for k, v in fields.items()))
         gamma = n_terms * UNIT / (1 - n_terms * UNIT)
         self.eps = 2 * gamma * 2 * terms_bound  # both sums within gamma * sum|terms| of the real sum; |w| <= 1 with room
-        lines = [ln for ln in head.splitlines() if not ln.startswith(("max_feature_idx=", "feature_names=", "feature_infos=", "tree_sizes="))]
-        lines += [f"max_feature_idx={max(width - 1, 0)}", "feature_names=" + " ".join(f"w{i}" for i in range(max(width, 1))),
-                  "feature_infos=" + " ".join(["none"] * max(width, 1))]
-        text = "\n".join(lines) + "\n\n" + "".join(f"Tree={t}\n{b}\n\n" for t, b in enumerate(blocks)) + "end of trees\n"
-        self.wide = lgb.Booster(model_str=text) if blocks else None
+        self.groups = [(a, min(a + group, len(trees))) for a in range(0, len(trees), group)] if width else []
+        self.boosters = [lgb.Booster(model_str=_model_text(head, blocks[a:b], int(self.offsets[b] - self.offsets[a])))
+                         for a, b in self.groups]
         self.width = width
-        self._index: dict[int, int] = {}  # tree << 32 | pattern -> its row in its tree's `_values`
-        self._values: list[list[np.ndarray]] = [[] for _ in trees]  # per tree, per pattern: contributions to its columns
-        self._tables: list[np.ndarray | None] = [None] * len(trees)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Empty the memo: known (tree << 32 | pattern) keys, sorted, where their values start in `_values`."""
+        self._keys = np.zeros(0, np.int64)
+        self._starts = np.zeros(0, np.int64)
+        self._values = np.zeros(0)  # per known key, its tree's contributions to its columns, one after another
 
     @classmethod
     def from_booster(cls, booster: lgb.Booster, n_features: int) -> PatternShap | None:
@@ -99,53 +122,76 @@ class PatternShap:
 
         `compact`: the rows' values of `split_features` only.
         """
-        values = compact.T.copy()  # split features x rows
-        values[~(np.abs(values) > ZERO)] = 0.0  # NaN and |v| <= 1e-35 count as 0
-        left = (values[self.node_column] <= self.node_threshold[:, None]).astype(np.int32) << self.node_bit[:, None].astype(np.int32)
-        return np.add.reduceat(left, self.starts, axis=0).T.astype(np.int64)
+        values = np.where(np.abs(compact) > ZERO, compact, 0.0)  # NaN and |v| <= 1e-35 count as 0
+        passed = values[:, self.test_column] <= self.test_threshold
+        out = np.empty((len(values), len(self.columns)), dtype=np.int64)
+        for a in range(0, len(values), BLOCK):  # a block of rows at a time: the bits stay in cache
+            left = np.zeros((len(passed[a:a + BLOCK]), len(self.columns) * self.bits), dtype=bool)
+            left[:, self.node_slot] = passed[a:a + BLOCK, self.node_test]
+            packed = np.packbits(left, axis=1, bitorder="little")  # each tree's bits, little-endian
+            out[a:a + BLOCK] = packed.view(f"<u{self.bits // 8}")
+        return out
 
     def contributions(self, x: np.ndarray | sp.spmatrix) -> np.ndarray:
         """Contributions per row of `x` (rows x features, dense or sparse), to within `eps`; no bias column."""
         n = x.shape[0]
-        if not n or self.wide is None:
+        if not n or not self.width:
             return np.zeros((n, self.n_features))
         x = x[:, self.split_features]
         x = np.asarray(x.toarray() if sp.issparse(x) else x, dtype=np.float64)
-        if len(self._index) > self.memo_limit:
-            self._index, self._values, self._tables = {}, [[] for _ in self.columns], [None] * len(self.columns)
-        keys = self.patterns(x) | (np.arange(len(self.columns), dtype=np.int64) << 32)
-        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        at = np.array([self._index.get(k, -1) for k in unique.tolist()], dtype=np.int64)
-        new = at < 0
-        if new.any():
-            at[new] = self._ask(x, unique[new], first[new] // len(self.columns))
-        local = at[inverse.reshape(keys.shape)]
-        out = np.zeros((self.n_features, n))  # transposed: a tree adds to whole rows
-        for t, cols in enumerate(self.columns):
-            out[cols] += self._table(t)[local[:, t]].T
-        return out.T
+        if len(self._keys) > self.memo_limit:
+            self._forget()
+        keys = (self.patterns(x) | (np.arange(len(self.columns), dtype=np.int64) << 32)).ravel()
+        codes, unique = pd.factorize(keys)  # a hash table: no sort of rows x trees keys
+        realised = np.empty(len(unique), dtype=np.int64)
+        realised[codes] = np.arange(len(keys)) // len(self.columns)  # a row with that key (any: they are alike)
+        starts = self._known(unique)
+        new = np.flatnonzero(starts < 0)
+        if len(new):
+            new = new[np.argsort(unique[new])]
+            starts[new] = self._ask(x, unique[new], realised[new])
+        starts = starts[codes].reshape(n, len(self.columns)).T.copy()  # trees x rows
+        sums = np.zeros((len(self.split_features), n))  # transposed: a tree adds to whole rows
+        for t, columns in enumerate(self.tree_columns):
+            sums[columns] += self._values[starts[t] + np.arange(len(columns))[:, None]]
+        out = np.zeros((n, self.n_features))
+        out[:, self.split_features] = sums.T
+        return out
 
-    def _table(self, t: int) -> np.ndarray:
-        table = self._tables[t]
-        if table is None or len(table) != len(self._values[t]):
-            table = self._tables[t] = np.array(self._values[t])
-        return table
+    def _known(self, keys: np.ndarray) -> np.ndarray:
+        """Where each key's values start, -1 for keys not yet asked."""
+        at = np.minimum(np.searchsorted(self._keys, keys), max(len(self._keys) - 1, 0))
+        if not len(self._keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        return np.where(self._keys[at] == keys, self._starts[at], -1)
 
     def _ask(self, x: np.ndarray, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """LightGBM's per-tree contributions for new (tree, pattern) `keys` (sorted), `rows` realising them, in one call.
+        """LightGBM's per-tree contributions for new (tree, pattern) `keys` (sorted), `rows` realising them, one call per group.
 
-        Returns where each key's values are kept.
+        Returns where each key's values start.
         """
         tree = keys >> 32
         rank = np.arange(len(keys)) - np.searchsorted(tree, tree)  # k-th new pattern of its tree
-        pick = np.empty((int(rank.max()) + 1, len(self.columns)), dtype=np.int64)
-        pick[:] = rows[0]  # trees with fewer new patterns read any row there (computed, not kept)
-        pick[rank, tree] = rows
-        wide = x[pick[:, self.wide_tree], self.wide_column]
-        result = np.asarray(self.wide.predict(wide, pred_contrib=True, num_threads=1))
-        at = np.empty(len(keys), dtype=np.int64)
-        for i, (key, t, k) in enumerate(zip(keys.tolist(), tree.tolist(), rank.tolist())):
-            values = self._values[t]
-            at[i] = self._index[key] = len(values)
-            values.append(result[k, self.offsets[t]:self.offsets[t + 1]])
-        return at
+        sizes = np.diff(self.offsets)[tree]
+        parts = []
+        for (a, b), booster in zip(self.groups, self.boosters):
+            lo, hi = np.searchsorted(tree, [a, b])
+            if lo < hi:
+                parts.append(self._ask_group(booster, a, b, x, tree[lo:hi], rank[lo:hi], rows[lo:hi], sizes[lo:hi]))
+        starts = len(self._values) + np.cumsum(sizes) - sizes
+        self._values = np.concatenate([self._values, *parts])
+        order = np.argsort(np.concatenate([self._keys, keys]), kind="stable")
+        self._keys = np.concatenate([self._keys, keys])[order]
+        self._starts = np.concatenate([self._starts, starts])[order]
+        return starts
+
+    def _ask_group(self, booster: lgb.Booster, a: int, b: int, x: np.ndarray, tree: np.ndarray, rank: np.ndarray,
+                   rows: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """The values of the keys of trees a..b-1 (`tree`, `rank`, `rows` realising them), one after another."""
+        pick = np.full((int(rank.max()) + 1, b - a), rows[0])  # trees with fewer new patterns read any row there (not kept)
+        pick[rank, tree - a] = rows
+        cols = slice(self.offsets[a], self.offsets[b])
+        wide = x[pick[:, self.wide_tree[cols] - a], self.wide_column[cols]]
+        result = np.asarray(booster.predict(wide, pred_contrib=True, num_threads=1))
+        within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # k-th value of its key
+        return result[np.repeat(rank, sizes), np.repeat(self.offsets[tree] - self.offsets[a], sizes) + within]
