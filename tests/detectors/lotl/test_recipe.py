@@ -167,3 +167,22 @@ def test_calibrate_sets_the_threshold_on_the_pooled_benign_sources() -> None:
     assert 0.6 < det.threshold_ <= 0.7  # 2 of 8 benign scores (0.7, 0.9) may reach it
     assert det.validation_["benign_events"] == 8 and det.validation_["fpr"] <= 0.25
     assert "atomic (4)" in det.validation_["source"] and "otrf (4)" in det.validation_["source"]
+
+
+def test_leave_lab_out_scores_each_lab_with_a_fold_threshold() -> None:
+    """Every OTRF event gets a score and the threshold of the fold that held its lab out."""
+    from nightjar.detectors.lotl.evaluation import leave_lab_out
+
+    from .conftest import BENIGN, MALICIOUS, events, knowledge
+
+    rows = (BENIGN + MALICIOUS) * 4
+    atomic = events(rows).assign(label=[r in MALICIOUS for r in rows], technique=[f"T{1000 + i % 9}" for i in range(len(rows))],
+                                 test_dir=[f"t{i % 12}" for i in range(len(rows))])
+    otrf = pd.concat([events(BENIGN + MALICIOUS, host=h, start=100 * k).assign(dataset=f"d{k}", label=[False] * len(BENIGN) + [True] * len(MALICIOUS))
+                      for k, h in enumerate(["ws1.lab-a.local", "ws2.lab-b.local", "ws3.lab-c.local"])], ignore_index=True)
+    res = leave_lab_out(atomic, otrf, knowledge(), num_threads=1, log=lambda _: None, n_trees=5, min_groups=1)
+    assert sorted(set(res.lab)) == ["lab-a.local", "lab-b.local", "lab-c.local"]
+    assert np.isfinite(res.score).all() and np.isfinite(res.score_rarity).all()
+    for lab in set(res.lab):
+        assert len(set(res.threshold[res.lab == lab])) == 1
+    assert res.alerts().shape == (len(otrf),)

@@ -138,7 +138,7 @@ class LabResult:
 
 
 def leave_lab_out(atomic: pd.DataFrame, otrf: pd.DataFrame, knowledge: Knowledge, recipe: Recipe | None = None,
-                  num_threads: int = 2, log=print, **params: Any) -> LabResult:
+                  num_threads: int = 2, log=print, synthetic: pd.DataFrame | None = None, **params: Any) -> LabResult:
     """Score every OTRF lab with the recipe fitted without it, thresholded as the shipped model is.
 
     Split: `data.otrf_lab` (host DNS domain, else the capture year): no host, dataset or lab is in both
@@ -151,10 +151,12 @@ def leave_lab_out(atomic: pd.DataFrame, otrf: pd.DataFrame, knowledge: Knowledge
     val = is_validation(technique_of(atomic))
     train, v = atomic[~val].reset_index(drop=True), validation_frame(atomic[val].reset_index(drop=True), recipe)
     labs = D.otrf_lab(otrf)
+    if synthetic is not None:  # the recipe's synthetic rows, those of validation techniques left out (as in train_detector)
+        synthetic = synthetic[~is_validation(technique_of(synthetic))].reset_index(drop=True)
     res = LabResult(np.full(len(otrf), np.nan), np.full(len(otrf), np.nan), np.full(len(otrf), np.nan), labs)
 
     def fit(o: pd.DataFrame | None) -> LotlDetector:
-        return T.fit_recipe(train, o, knowledge, recipe, num_threads=num_threads, **params)
+        return T.fit_recipe(train, o, knowledge, recipe, synthetic, num_threads=num_threads, **params)
 
     for lab in sorted(set(labs)):
         held = labs == lab

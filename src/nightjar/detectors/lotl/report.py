@@ -126,7 +126,7 @@ def evaluate_all(data: Path, out: Path, det: LotlDetector | None = None, num_thr
         summary["shipped"][f"{name}_alerts"] = s.loc[s["alert"], ["process.command_line", "score"]].to_dict("records")
     if T.RECIPE.otrf:
         log("leave-lab-out on OTRF")
-        labs = leave_lab_out(atomic, otrf, know, num_threads=num_threads, log=log)
+        labs = leave_lab_out(atomic, otrf, know, num_threads=num_threads, log=log, synthetic=synthetic_events(data, know))
         summary["otrf_split"] = OTRF_SPLIT
         summary["otrf_thresholds"] = {lab: float(labs.threshold[labs.lab == lab][0]) for lab in sorted(set(labs.lab))}
         summary["otrf"], otrf_rows = otrf_figures(otrf, labs.alerts())
