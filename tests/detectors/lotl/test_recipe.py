@@ -163,7 +163,7 @@ def test_calibrate_sets_the_threshold_on_the_pooled_benign_sources() -> None:
     from nightjar.detectors.lotl import LotlDetector
 
     det = LotlDetector(target_fpr=0.25)
-    T.calibrate(det, {"atomic": np.array([0.1, 0.2, 0.3, 0.4]), "otrf": np.array([0.5, 0.6, 0.7, 0.9])})
+    det.calibrate({"atomic": np.array([0.1, 0.2, 0.3, 0.4]), "otrf": np.array([0.5, 0.6, 0.7, 0.9])})
     assert 0.6 < det.threshold_ <= 0.7  # 2 of 8 benign scores (0.7, 0.9) may reach it
     assert det.validation_["benign_events"] == 8 and det.validation_["fpr"] <= 0.25
     assert "atomic (4)" in det.validation_["source"] and "otrf (4)" in det.validation_["source"]

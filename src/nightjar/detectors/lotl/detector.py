@@ -201,15 +201,17 @@ class LotlDetector(Detector):
         self.rarity_ = RarityState(min_history=self.rarity_min_history)
         if validation is not None:
             v_events, v_y = validation
-            s = self.model_scores(v_events)
-            benign, source = s[~np.asarray(v_y, dtype=bool)], "validation"
-        else:
-            benign, source = self.model_scores(events)[~y], "training (optimistic)"
+            return self.calibrate({"validation": self.model_scores(v_events)[~np.asarray(v_y, dtype=bool)]})
+        return self.calibrate({"training (optimistic)": self.model_scores(events)[~y]})
+
+    def calibrate(self, benign: dict[str, np.ndarray]) -> Self:
+        """Set the threshold for `target_fpr` on the pooled benign scores of the named sources; record them."""
         from nightjar.training.metrics import threshold_at_fpr
 
-        self.threshold_ = threshold_at_fpr(np.zeros(len(benign), bool), benign, self.target_fpr)
-        self.validation_ = {"benign_events": int(len(benign)), "source": source,
-                            "fpr": float((benign >= self.threshold_).mean()) if len(benign) else float("nan")}
+        pooled = np.concatenate(list(benign.values())) if benign else np.zeros(0)
+        self.threshold_ = threshold_at_fpr(np.zeros(len(pooled), bool), pooled, self.target_fpr)
+        self.validation_ = {"benign_events": int(len(pooled)), "source": " + ".join(f"{n} ({len(v):,})" for n, v in benign.items()),
+                            "fpr": float((pooled >= self.threshold_).mean()) if len(pooled) else float("nan")}
         return self
 
     # --- score -------------------------------------------------------------------------------------

@@ -143,26 +143,16 @@ def leave_lab_out(atomic: pd.DataFrame, otrf: pd.DataFrame, knowledge: Knowledge
 
     Split: `data.otrf_lab` (host DNS domain, else the capture year): no host, dataset or lab is in both
     train and test. Each fold trains on the Atomic training techniques, the admin rows and the other labs'
-    OTRF events; its threshold is set (`training.calibrate`) on the Atomic validation benign events plus the
+    OTRF events; its threshold is set (`training.fit_calibrated`) on the Atomic validation benign events plus the
     other labs' background scored out of lab by inner fits that leave each of them out in turn (nested:
     the held-out lab never touches the threshold). Rarity is judged per lab, on the lab's own events.
     """
     recipe = recipe or T.RECIPE
-    val = is_validation(technique_of(atomic))
-    train, v = atomic[~val].reset_index(drop=True), validation_frame(atomic[val].reset_index(drop=True), recipe)
     labs = D.otrf_lab(otrf)
-    if synthetic is not None:  # the recipe's synthetic rows, those of validation techniques left out (as in train_detector)
-        synthetic = synthetic[~is_validation(technique_of(synthetic))].reset_index(drop=True)
     res = LabResult(np.full(len(otrf), np.nan), np.full(len(otrf), np.nan), np.full(len(otrf), np.nan), labs)
-
-    def fit(o: pd.DataFrame | None) -> LotlDetector:
-        return T.fit_recipe(train, o, knowledge, recipe, synthetic, num_threads=num_threads, **params)
-
     for lab in sorted(set(labs)):
         held = labs == lab
-        rest = otrf[~held].reset_index(drop=True)
-        det = fit(rest)
-        T.calibrate(det, T.threshold_sources(det, fit, v, rest))
+        det = T.fit_calibrated(atomic, otrf[~held].reset_index(drop=True), knowledge, recipe, synthetic, num_threads, **params)
         test = otrf[held]
         res.score[held] = det.model_scores(test)
         res.score_rarity[held] = det.score(test, rarity=True)["score"].to_numpy(float)

@@ -34,7 +34,6 @@ from nightjar.detectors.lotl import data as D
 from nightjar.detectors.lotl import synthetic as S
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.detector import LotlDetector
-from nightjar.training.metrics import threshold_at_fpr
 
 VALIDATION_SHARE = 0.2
 ADMIN_WEIGHT = 40.0
@@ -118,7 +117,7 @@ def synthetic_events(data: Path, knowledge: Knowledge, recipe: Recipe | None = N
 
 def fit_recipe(atomic: pd.DataFrame, otrf: pd.DataFrame | None, knowledge: Knowledge, recipe: Recipe,
                synthetic: pd.DataFrame | None = None, num_threads: int = 1, **params: Any) -> LotlDetector:
-    """Fit one detector on Atomic rows, the recipe's admin rows, synthetic rows and OTRF rows (threshold: see `calibrate`)."""
+    """Fit one detector on Atomic rows, the recipe's admin rows, synthetic rows and OTRF rows (threshold: see `fit_calibrated`)."""
     events, y, groups, weights = training_frame(atomic, B.admin_events(admin_train(recipe)), synthetic, recipe.synthetic_weight, otrf)
     det = LotlDetector(num_threads=num_threads, **params)
     return det.fit(events, y, groups=groups, knowledge=knowledge, weights=weights)
@@ -134,15 +133,6 @@ def out_of_lab_scores(fit: Callable[[pd.DataFrame], LotlDetector], otrf: pd.Data
     return out
 
 
-def calibrate(det: LotlDetector, benign: dict[str, np.ndarray]) -> LotlDetector:
-    """Set `det`'s threshold for its target FPR on the pooled benign scores of the named sources."""
-    pooled = np.concatenate(list(benign.values())) if benign else np.zeros(0)
-    det.threshold_ = threshold_at_fpr(np.zeros(len(pooled), bool), pooled, det.target_fpr)
-    det.validation_ = {"benign_events": int(len(pooled)), "source": " + ".join(f"{n} ({len(v):,})" for n, v in benign.items()),
-                       "fpr": float((pooled >= det.threshold_).mean()) if len(pooled) else float("nan")}
-    return det
-
-
 def threshold_sources(det: LotlDetector, fit: Callable[[pd.DataFrame | None], LotlDetector], validation: pd.DataFrame,
                       otrf: pd.DataFrame | None) -> dict[str, np.ndarray]:
     """The benign scores the recipe's threshold is set on: `det` on the Atomic validation, the OTRF background out of lab."""
@@ -153,27 +143,34 @@ def threshold_sources(det: LotlDetector, fit: Callable[[pd.DataFrame | None], Lo
     return benign
 
 
+def fit_calibrated(atomic: pd.DataFrame, otrf: pd.DataFrame | None, knowledge: Knowledge, recipe: Recipe,
+                   synthetic: pd.DataFrame | None = None, num_threads: int = 1, **params: Any) -> LotlDetector:
+    """The recipe on Atomic events (its validation techniques held out) and `otrf`, thresholded by the recipe's rule.
+
+    Synthetic rows of validation techniques are left out; the threshold is set on `threshold_sources`.
+    """
+    val = is_validation(technique_of(atomic))
+    train = atomic[~val].reset_index(drop=True)
+    if synthetic is not None:
+        synthetic = synthetic[~is_validation(technique_of(synthetic))].reset_index(drop=True)
+
+    def fit(o: pd.DataFrame | None) -> LotlDetector:
+        return fit_recipe(train, o, knowledge, recipe, synthetic, num_threads, **params)
+
+    det = fit(otrf)
+    det.calibrate(threshold_sources(det, fit, validation_frame(atomic[val].reset_index(drop=True), recipe), otrf))
+    det.training_rows_ = {"atomic_train": len(train), "atomic_validation": int(val.sum()), "admin_train": len(admin_train(recipe)),
+                          **({"synthetic": len(synthetic)} if synthetic is not None else {}),
+                          **({"otrf": len(otrf)} if otrf is not None else {})}
+    return det
+
+
 def train_detector(data: Path, num_threads: int = 1, recipe: Recipe | None = None, **params) -> LotlDetector:
     """Fit the recipe (default: the shipped one) on `data` (the shared datasets folder)."""
     data, recipe = Path(data), recipe or RECIPE
-    atomic = D.load_atomic(data, artefacts=recipe.artefacts)
     know = Knowledge.from_catalogues(data)
-    val = is_validation(technique_of(atomic))
-    synth = synthetic_events(data, know, recipe)
-    if synth is not None:
-        synth = synth[~is_validation(technique_of(synth))].reset_index(drop=True)
-    otrf = D.load_otrf(data) if recipe.otrf else None
-    train = atomic[~val].reset_index(drop=True)
-
-    def fit(o: pd.DataFrame | None) -> LotlDetector:
-        return fit_recipe(train, o, know, recipe, synth, num_threads, **params)
-
-    det = fit(otrf)
-    calibrate(det, threshold_sources(det, fit, validation_frame(atomic[val].reset_index(drop=True), recipe), otrf))
-    det.training_rows_ = {"atomic_train": int((~val).sum()), "atomic_validation": int(val.sum()),
-                          "admin_train": len(admin_train(recipe)), **({"synthetic": len(synth)} if synth is not None else {}),
-                          **({"otrf": len(otrf)} if otrf is not None else {})}
-    return det
+    return fit_calibrated(D.load_atomic(data, artefacts=recipe.artefacts), D.load_otrf(data) if recipe.otrf else None, know, recipe,
+                          synthetic_events(data, know, recipe), num_threads, **params)
 
 
 def write_model(det: LotlDetector, out: Path, metrics: dict | None = None, name: str = "lotl", version: int = 1) -> Path:
