@@ -173,3 +173,55 @@ def test_scan_learns_rarity_and_keeps_it_in_the_state_folder(small_detector: Lot
     for k in (1, 2):
         run_scan([day], store=tmp_path / "a.db", detectors=["lotl"], given={"lotl": LotlDetector.load(model)}, state=tmp_path / "state")
         assert json.loads((tmp_path / "state" / "lotl.json").read_text())["host_events"]["h1"] == k * 10 * len(BENIGN)
+
+
+def _chained_stream(n: int = 160, seed: int = 3) -> pd.DataFrame:
+    """Events of two hosts where most processes were started by an earlier event's process (grandparents to find)."""
+    rng = np.random.default_rng(seed)
+    table = BENIGN + MALICIOUS
+    frame = pd.concat([events([table[i] for i in rng.integers(0, len(table), n // 2)], host=h, start=1000 * k)
+                       for k, h in enumerate(["WS1", "SRV"])], ignore_index=True)
+    frame = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    earlier = rng.integers(0, np.maximum(np.arange(len(frame)), 1))  # a random earlier event
+    frame["process.parent.entity_id"] = np.where(np.arange(len(frame)) > 0, frame["process.entity_id"].to_numpy()[earlier], "none")
+    return frame
+
+
+def test_grandparents_found_in_earlier_batches() -> None:
+    from nightjar.detectors.lotl.prepared import STREAM_KEYS, ParentMemory, encode
+
+    stream = _chained_stream()
+    whole = encode(stream).column("grandparent")
+    memory, cut = ParentMemory(), []
+    for start in range(0, len(stream), 9):
+        batch = stream.iloc[start:start + 9]
+        cut += encode(batch, earlier=memory).column("grandparent").tolist()
+        memory.add(encode(batch, keys=STREAM_KEYS))
+    assert cut == whole.tolist()
+    assert (whole != "").mean() > 0.9
+
+
+def test_parent_memory_keeps_the_latest_ids() -> None:
+    from nightjar.detectors.lotl.prepared import STREAM_KEYS, ParentMemory, encode
+
+    stream, memory = _chained_stream(), ParentMemory(limit=50)
+    memory.add(encode(stream.iloc[:100], keys=STREAM_KEYS))
+    memory.add(encode(stream.iloc[100:], keys=STREAM_KEYS))
+    assert list(memory.parents) == stream["process.entity_id"].iloc[-50:].tolist()
+    assert list(memory.parents.values()) == stream["process.parent.name"].str.lower().iloc[-50:].tolist()
+
+
+@pytest.mark.parametrize("cut", [1, 13, 64])
+def test_stream_scores_do_not_depend_on_batch_cuts(small_detector: LotlDetector, cut: int) -> None:
+    """`run_score` scores a batch, then observes it: the scores of a stream are the same however it is cut."""
+    import copy
+
+    stream = _chained_stream()
+    whole = copy.deepcopy(small_detector).score(stream)
+    det, parts = copy.deepcopy(small_detector), []
+    for start in range(0, len(stream), cut):
+        batch = stream.iloc[start:start + cut]
+        parts.append(det.score(batch))
+        det.observe(batch)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole, check_exact=True, check_dtype=False)
+    assert whole["reasons"].str.contains("on this host").any()  # rarity took part

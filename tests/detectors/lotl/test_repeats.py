@@ -44,24 +44,25 @@ def test_encode_gives_what_prepare_gives(frame: pd.DataFrame, neutral: tuple[str
 
 
 class EventByEvent(RarityState):
-    """The rarity state as it was written first: one event at a time."""
+    """The rarity state as it reads: one event at a time, each judged against the events before it and itself."""
 
     def rarity(self, prep):  # type: ignore[no-untyped-def]
         prep = prep.frame() if isinstance(prep, Prepared) else prep
         hosts = prep["host"].str.lower().tolist()
         pairs = (prep["parent"] + ">" + prep["name"]).tolist()
         temps = [template_key(c) for c in prep["cmd"]]
-        batch_hosts, batch_pairs, batch_temps = Counter(hosts), Counter(zip(hosts, pairs)), Counter(zip(hosts, temps))
-        fleet: dict[str, set] = {}
-        for h, p in zip(hosts, pairs):
-            fleet.setdefault(p, set()).add(h)
+        history, pair_counts, temp_counts = Counter(self.host_events), Counter(self.pairs), Counter(self.templates)
+        fleet = {p: set(hs) for p, hs in self.pair_hosts.items()}
         out, words = np.zeros(len(hosts)), [""] * len(hosts)
         for i, (h, p, t) in enumerate(zip(hosts, pairs, temps)):
-            if self.host_events[h] + batch_hosts[h] < self.min_history:
+            history[h] += 1
+            pair_counts[(h, p)] += 1
+            temp_counts[(h, t)] += 1
+            fleet.setdefault(p, set()).add(h)
+            if history[h] < self.min_history:
                 continue
-            rare_pair = (self.pairs[(h, p)] + batch_pairs[(h, p)] <= self.max_count
-                         and len(self.pair_hosts.get(p, set()) | fleet[p]) <= self.max_hosts)
-            rare_temp = self.templates[(h, t)] + batch_temps[(h, t)] <= self.max_count
+            rare_pair = pair_counts[(h, p)] <= self.max_count and len(fleet[p]) <= self.max_hosts
+            rare_temp = temp_counts[(h, t)] <= self.max_count
             out[i] = 0.5 * rare_pair + 0.5 * rare_temp
             parent, child = p.split(">", 1)
             words[i] = (f"rare parent {parent or '(none)'} for {child} on this host" if rare_pair
@@ -92,6 +93,30 @@ def test_rarity_per_distinct_triple_matches_event_by_event() -> None:
         slow.observe(batch)
         # same counts, and the same key order, so the saved state is byte for byte the same
         assert json.dumps(fast.to_dict()) == json.dumps(slow.to_dict())
+
+
+def _mixed_stream(seed: int = 1) -> pd.DataFrame:
+    """Events of several hosts (one of them in two spellings), interleaved, with repeats."""
+    rng = np.random.default_rng(seed)
+    table = BENIGN + MALICIOUS
+    parts = [events([table[i] for i in rng.integers(0, len(table), 12)], host=h, start=100 * n)
+             for n, h in enumerate(rng.choice(["WS1", "ws1", "SRV", "WS2"], 10))]
+    return pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("cut", [1, 7, 40, 10_000])
+def test_rarity_does_not_depend_on_how_the_stream_is_cut(cut: int) -> None:
+    stream = _mixed_stream()
+    whole, whole_words = RarityState(min_history=5).rarity(encode(stream))
+    state, got, got_words = RarityState(min_history=5), [], []
+    for start in range(0, len(stream), cut):
+        batch = encode(stream.iloc[start:start + cut])
+        r, w = state.rarity(batch)
+        got += list(r)
+        got_words += w
+        state.observe(batch)
+    assert got == list(whole) and got_words == whole_words
+    assert 0 < (whole > 0).sum() < len(stream)  # some events judged rare, not all
 
 
 def test_memos_across_batches_do_not_change_scores() -> None:

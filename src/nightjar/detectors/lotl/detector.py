@@ -16,7 +16,7 @@ from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
 from nightjar.detectors.lotl import features as F
 from nightjar.detectors.lotl.attack import Knowledge
 from nightjar.detectors.lotl.model import LotlModel
-from nightjar.detectors.lotl.prepared import RARITY_KEYS, Prepared, combine, encode
+from nightjar.detectors.lotl.prepared import STREAM_KEYS, ParentMemory, Prepared, combine, encode
 from nightjar.detectors.lotl.rarity import RarityState
 from nightjar.detectors.lotl.reasons import LOW, evidence_phrases, model_phrases
 from nightjar.errors import ConfigError, InputError, Location
@@ -125,7 +125,7 @@ class LotlDetector(Detector):
         row, and the command-line features once per distinct command (memoised across batches).
         """
         know = knowledge or self.knowledge_
-        prep = encode(events, self.neutral_parents)
+        prep = encode(events, self.neutral_parents, earlier=getattr(self, "lineage_", None))
         c, v = prep.codes, prep.values
         row_cols = [*CMD_KEY, "parent", "grandparent", "parent_exe", *(("integrity", "user") if self.context else ())]
         codes, first = combine(*(c[k] for k in row_cols))
@@ -198,7 +198,7 @@ class LotlDetector(Detector):
             params["weights"] = np.asarray(weights, dtype=np.float64)
         dense, tokens = feats.dense[feats.codes], [feats.tokens[c] for c in feats.codes]
         self.model_ = LotlModel(kind=self.model_kind, params=params).fit(dense, feats.names, tokens, y, groups, self.seed)
-        self.rarity_ = RarityState(min_history=self.rarity_min_history)
+        self.rarity_, self.lineage_ = RarityState(min_history=self.rarity_min_history), None
         if validation is not None:
             v_events, v_y = validation
             return self.calibrate({"validation": self.model_scores(v_events)[~np.asarray(v_y, dtype=bool)]})
@@ -350,9 +350,14 @@ class LotlDetector(Detector):
         return build_trees(scored)
 
     def observe(self, events: pd.DataFrame) -> None:
-        """Learn the events into the rarity state (the stream learning of rarity.py)."""
+        """Learn the events into the rarity state (the stream learning of rarity.py), and remember each process's
+        parent so that children in later batches get their grandparent (`lineage_`, kept in memory only)."""
         self.check_fitted()
-        self.rarity_.observe(encode(events, self.neutral_parents, RARITY_KEYS))
+        prep = encode(events, self.neutral_parents, STREAM_KEYS)
+        self.rarity_.observe(prep)
+        if getattr(self, "lineage_", None) is None:
+            self.lineage_ = ParentMemory()
+        self.lineage_.add(prep)
 
     def load_state(self, path: Path) -> None:
         """Start from the rarity state saved at `path` by `save_state` (per-host counts of earlier runs)."""

@@ -11,6 +11,7 @@ strings, `frame()` the table `prepare` gives.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 import pandas as pd
@@ -102,10 +103,36 @@ def _with_empty(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 RARITY_KEYS = ("name", "cmd", "parent", "host")  # what rarity.py reads
+STREAM_KEYS = (*RARITY_KEYS, "id")  # what LotlDetector.observe learns: rarity and ParentMemory
 
 
-def encode(events: pd.DataFrame, neutral_parents: tuple[str, ...] = (), keys: tuple[str, ...] | None = None) -> Prepared:
-    """`features.prepare(events, neutral_parents)`, factorised (see the module docstring); only `keys` when given."""
+class ParentMemory:
+    """The prepared parent name of processes seen in earlier batches (entity id -> name), the latest `limit` ids.
+
+    A child whose parent's own event came in an earlier batch gets its grandparent from here, so a
+    stream's grandparents do not depend on where it is cut into batches.
+    """
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self.limit = limit
+        self.parents: dict[str, str] = {}
+
+    def add(self, prep: Prepared) -> None:
+        """Remember the parent of each event of `prep` (which holds "id" and "parent") that has an id."""
+        ids, parents = prep.column("id"), prep.column("parent")
+        has_id = ids != ""
+        self.parents.update(zip(ids[has_id].tolist(), parents[has_id].tolist()))
+        for key in list(islice(self.parents, max(0, len(self.parents) - self.limit))):  # the oldest first
+            del self.parents[key]
+
+
+def encode(events: pd.DataFrame, neutral_parents: tuple[str, ...] = (), keys: tuple[str, ...] | None = None,
+           earlier: ParentMemory | None = None) -> Prepared:
+    """`features.prepare(events, neutral_parents)`, factorised (see the module docstring); only `keys` when given.
+
+    The grandparent is the parent of the (last) event in `events` whose id is this event's parent id, else the
+    parent `earlier` remembers for that id, else "".
+    """
     wanted = [*COLUMNS, "grandparent"] if keys is None else list(keys)
     raw = set(wanted) - {"grandparent"} | {"parent"} | ({"exe"} if "name" in wanted else set()) \
         | ({"parent_exe"} if "parent" in wanted or "parent_exe" in wanted else set()) \
@@ -128,6 +155,12 @@ def encode(events: pd.DataFrame, neutral_parents: tuple[str, ...] = (), keys: tu
         known = (values["id"] != "") & (last >= 0)
         found = pd.Index(values["id"][known]).get_indexer(values["parent_id"])
         grand_of = np.append(parent[last[known]], empty)[found]  # not found (-1): ""
+        if earlier is not None and earlier.parents:
+            missing = np.flatnonzero(found < 0)
+            names = [earlier.parents.get(pid) for pid in values["parent_id"][missing].tolist()]
+            hit = np.array([n is not None for n in names], dtype=bool)
+            grand_of[missing[hit]] = len(parents) + np.arange(int(hit.sum()))
+            parents = np.concatenate([parents, np.array([n for n in names if n is not None], dtype=object)])
         grand = grand_of[codes["parent_id"]] if len(parent) else parent
     if neutral_parents:
         parents = np.where(np.isin(parents, list(neutral_parents)), "", parents).astype(object)

@@ -4,7 +4,9 @@ Like the anomaly jobs that ship beside ProblemChild: counts of what each host ru
 for its host when its parent->child pair, or its command-line template (the normalised command line
 with numbers, GUIDs, paths under user folders and hex strings replaced), has been seen at most
 `max_count` times on that host, and at most on `max_hosts` hosts fleet-wide. Hosts with fewer than
-`min_history` events are not judged (everything is new on a new host). State is JSON: `save`/`load`.
+`min_history` events are not judged (everything is new on a new host). Each event is judged against what
+came before it and itself, never against later events, so a stream is judged the same however it is cut
+into batches. State is JSON: `save`/`load`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ RARITY_FILE = "lotl_rarity.json"
 def template_key(cmd: str) -> int:
     """A 32-bit key of the command-line template."""
     return zlib.crc32(normalise(cmd)[:2048].encode("utf-8", "replace"))
+
+
+def running(codes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Per event, how many events of its group (same code) there are up to and including it (or the sum of
+    their `weights`), in event order."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    step = np.ones(len(codes), dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)[order]
+    total = np.cumsum(step)
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    out = np.empty(len(codes), dtype=np.int64)
+    out[order] = total - (total - step)[starts][np.cumsum(starts) - 1]  # minus the total before the group began
+    return out
 
 
 def _rare_pair_words(pair: str) -> str:
@@ -87,28 +104,30 @@ class RarityState:
             self.pair_hosts.setdefault(p, set()).add(h)
 
     def rarity(self, prep: Prepared | pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-        """(rarity in 0..1, words) per event, judged against the counts plus these events (state unchanged).
+        """(rarity in 0..1, words) per event, each judged against the counts plus the events up to and including it.
 
-        Everything depends on the event's host, (host, pair) and (host, template) only: each is looked up
-        once, and events take their judgement from there.
+        That is what judging one event at a time and observing it would give, so a stream's judgement
+        does not depend on how it is cut into batches (the state itself only changes through `observe`).
+        Lookups go once per distinct host, (host, pair) and (host, template); counts within the batch
+        are running counts in event order.
         """
         k = self._keys(prep)
         hosts, pairs, temps = k.hosts.tolist(), k.pairs.tolist(), k.temps.tolist()
         host_pair, hp_first = combine(k.host, k.pair)
         host_temp, ht_first = combine(k.host, k.temp)
-        fleet: dict[int, set] = {}
-        for h, p in zip(k.host[hp_first].tolist(), k.pair[hp_first].tolist()):
-            fleet.setdefault(p, set()).add(hosts[h])
-        history = np.array([self.host_events[h] for h in hosts], dtype=np.int64) + np.bincount(k.host, minlength=len(hosts))
-        n_hosts = np.array([len(self.pair_hosts.get(p, set()) | fleet[j]) for j, p in enumerate(pairs)], dtype=np.int64)
-        seen_pair = np.array([self.pairs[(hosts[h], pairs[p])] for h, p in zip(k.host[hp_first].tolist(), k.pair[hp_first].tolist())],
-                             dtype=np.int64)
-        seen_temp = np.array([self.templates[(hosts[h], temps[t])] for h, t in zip(k.host[ht_first].tolist(), k.temp[ht_first].tolist())],
-                             dtype=np.int64)
-        rare_pair = (seen_pair + np.bincount(host_pair) <= self.max_count) & (n_hosts[k.pair[hp_first]] <= self.max_hosts)
-        rare_temp = seen_temp + np.bincount(host_temp) <= self.max_count
-        judged = history[k.host] >= self.min_history  # hosts with less history are not judged
-        by_pair, by_temp = rare_pair[host_pair] & judged, rare_temp[host_temp] & judged
+        hp_host, hp_pair = k.host[hp_first].tolist(), k.pair[hp_first].tolist()
+        ht_host, ht_temp = k.host[ht_first].tolist(), k.temp[ht_first].tolist()
+        history = np.array([self.host_events[h] for h in hosts], dtype=np.int64)[k.host] + running(k.host)
+        seen_pair = np.array([self.pairs[(hosts[h], pairs[p])] for h, p in zip(hp_host, hp_pair)], dtype=np.int64)
+        seen_temp = np.array([self.templates[(hosts[h], temps[t])] for h, t in zip(ht_host, ht_temp)], dtype=np.int64)
+        known = [self.pair_hosts.get(p, set()) for p in pairs]
+        new_host = np.zeros(len(k.host), dtype=np.int64)  # 1 where a host runs a pair for the first time fleet-wide
+        new_host[hp_first] = [hosts[h] not in known[p] for h, p in zip(hp_host, hp_pair)]
+        n_hosts = np.array([len(s) for s in known], dtype=np.int64)[k.pair] + running(k.pair, new_host)
+        rare_pair = (seen_pair[host_pair] + running(host_pair) <= self.max_count) & (n_hosts <= self.max_hosts)
+        rare_temp = seen_temp[host_temp] + running(host_temp) <= self.max_count
+        judged = history >= self.min_history  # hosts with less history are not judged
+        by_pair, by_temp = rare_pair & judged, rare_temp & judged
         words = np.full(len(judged), "", dtype=object)
         words[by_temp] = np.array([f"command line new for {p.split('>', 1)[1]} on this host" for p in pairs], dtype=object)[k.pair[by_temp]]
         words[by_pair] = np.array([_rare_pair_words(p) for p in pairs], dtype=object)[k.pair[by_pair]]
