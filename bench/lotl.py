@@ -14,6 +14,10 @@ Cases (inputs built in a temporary folder from the shared datasets; nothing is w
   99 % from those it does not (the bench input above: 8.5 % alert).
 - run_score_evtx: `run_score` on a 100k-record EVTX written with tests/fixtures/evtx_writer.py from the
   Atomic-EVTX Sysmon exports (bench/windows_readers.py builds it), to compare with the reader alone.
+- run_score_evtx_8k: the same in batches of `read_ahead.BATCH_ROWS` (8,192 process rows; 47,693 in all).
+- run_score_evtx_read_ahead: the same batches parsed by a read-ahead child process (`read_ahead=True`), on
+  cores {0, 1} for this case only: wall-clock events/s beside the reader's alone (its CPU-s are the
+  parent's only). Its output must equal run_score_evtx_8k's (checked).
 
 One core: os.sched_setaffinity(0, {NIGHTJAR_BENCH_CPU or 0}), LightGBM num_threads=1, Arrow single-threaded.
 Run: python bench/lotl.py [--rows 200000] [--no-evtx]
@@ -75,11 +79,13 @@ def _quiet_events(rows: int, alert_share: float = 0.01, seed: int = 0) -> pd.Dat
     return base.iloc[rng.permutation(pick)].reset_index(drop=True)
 
 
-def _timed(case: str, work, rows: int) -> None:
+def _timed(case: str, work, rows: int, note: str = "") -> float:
+    """Run `work` once; print wall and CPU figures of this process; return the wall seconds."""
     start, cpu = time.perf_counter(), time.process_time()
     work()
     wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu
-    print(f"{case:24s} {rows:>9,} events  {wall:7.2f} s  {rows / wall:>10,.0f} events/s  {rows / cpu_s:>10,.0f} events/CPU-s", flush=True)
+    print(f"{case:26s} {rows:>9,} events  {wall:7.2f} s  {rows / wall:>10,.0f} events/s  {rows / cpu_s:>10,.0f} events/CPU-s{note}", flush=True)
+    return wall
 
 
 def main() -> None:
@@ -122,11 +128,27 @@ def main() -> None:
             evtx = build_evtx(t)
             from nightjar.io import Reading
 
+            from nightjar.io import read_ahead
+
             reading = Reading([evtx], show_progress=False)
-            _timed("evtx_reader_only", lambda: sum(b.table.num_rows for b in reading), 100_000)
-            fresh = LotlDetector.load(MODEL)
-            fresh.model_.params["num_threads"] = 1
-            _timed("run_score_evtx", lambda: run_score("lotl", [evtx], t / "out_evtx.csv", detector=fresh), 100_000)
+            reader_wall = _timed("evtx_reader_only", lambda: sum(b.table.num_rows for b in reading), 100_000)
+            outputs = {}
+            for case, rows, ahead in (("run_score_evtx", None, False), ("run_score_evtx_8k", read_ahead.BATCH_ROWS, False),
+                                      ("run_score_evtx_read_ahead", read_ahead.BATCH_ROWS, True)):
+                fresh = LotlDetector.load(MODEL)
+                fresh.model_.params["num_threads"] = 1
+                out = t / f"{case}.csv"
+                note = f"  (wall; reader alone {100_000 / reader_wall:,.0f} records/s wall)" if ahead else ""
+                try:
+                    if ahead:  # the child needs a core of its own: two cores for this case only
+                        os.sched_setaffinity(0, {0, 1})
+                    _timed(case, lambda o=out, d=fresh, r=rows, a=ahead: run_score("lotl", [evtx], o, detector=d, batch_rows=r, read_ahead=a),
+                           100_000, note)
+                finally:
+                    _one_core()
+                outputs[case] = out.read_bytes()
+            same = outputs["run_score_evtx_8k"] == outputs["run_score_evtx_read_ahead"]
+            print(f"read-ahead output identical to run_score_evtx_8k: {same}", flush=True)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ def score(
     trees: str | None = typer.Option(None, "--trees", help="lotl: also write one row per suspicious process tree (.csv, .jsonl, .parquet)."),
     campaigns: str | None = typer.Option(None, "--campaigns", help="url: also write the alerted URLs grouped into campaigns (one kit on many hosts)."),
     state: Path | None = typer.Option(None, "--state", help="lotl: the per-host rarity state to start from (when the file exists) and to save after the run, so rarity learns across runs."),
+    read_ahead: bool | None = typer.Option(None, "--read-ahead/--no-read-ahead",
+                                           help="Parse the input in a second process while the previous batch is scored "
+                                                "(default: on for a large EVTX when two CPUs are usable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary on stderr."),
 ) -> None:
     """Score records with a detector; rows keep input order, one per input record.
@@ -44,7 +47,7 @@ def score(
         raise InputError(f"--threshold must be within 0..1. Got {threshold}.")
     summary = run_score(detector, list(inputs), out, model_spec=model, threshold=threshold,
                         views={k: v for k, v in (("hosts", hosts), ("trees", trees), ("campaigns", campaigns)) if v} or None,
-                        show_progress=not quiet and str(out) != "-", state=state)
+                        show_progress=not quiet and str(out) != "-", state=state, read_ahead=read_ahead)
     for name, why in summary.skipped_files:
         warn(f"skipped {name}: {why}")
     for note in summary.notes:

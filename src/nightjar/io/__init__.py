@@ -5,6 +5,8 @@ while keeping one `ReadReport` per source. Files named explicitly must be readab
 otherwise); files found inside a folder that no reader recognises are skipped and listed. With
 `fields` ({event kind: ECS names}), readers that can project read only those fields (see `base.Fields`).
 Each source is opened once: the head it is sniffed from stays in the stream for a reader that takes it.
+With `read_ahead`, the parsing runs in a child process while the caller works on the previous batch
+(see `read_ahead`; in-process where that cannot run).
 
 Example:
     >>> from nightjar.io import read_table
@@ -20,6 +22,7 @@ import pyarrow as pa
 
 from nightjar import progress
 from nightjar.errors import InputError
+from nightjar.io import read_ahead
 from nightjar.io import evtx, zeek, windows_json, ecs_json, process_csv, proxy_log, lists  # noqa: F401,I001  (import order = sniff order)
 from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, SNIFF_BYTES, Batch, Fields, Reader, detect, read_batches
 from nightjar.io.report import ReadReport, totals
@@ -33,15 +36,19 @@ class Reading:
     """Iterate the batches of many inputs, keeping the accounting of each."""
 
     def __init__(self, paths: list[str | Path], batch_rows: int = DEFAULT_BATCH_ROWS, show_progress: bool = True,
-                 fields: Fields | None = None) -> None:
+                 fields: Fields | None = None, read_ahead: bool = False) -> None:
         self.paths = [Path(p) for p in paths]
         self.batch_rows = batch_rows
         self.show_progress = show_progress
         self.fields = fields
+        self.read_ahead = read_ahead
         self.reports: list[ReadReport] = []
         self.skipped: list[tuple[str, str]] = []
 
     def __iter__(self) -> Iterator[Batch]:
+        if self.read_ahead and read_ahead.available():
+            yield from read_ahead.batches(self)  # reports and skipped arrive when the iteration ends
+            return
         named = {p for p in self.paths if p.is_file()}
         explicit = {p.resolve() for p in named}
         show = self.show_progress

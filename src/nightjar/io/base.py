@@ -10,6 +10,9 @@ passes only those:
   cannot project, and any kind not named, gives every field). Projection never changes which records
   are read, parsed or rejected;
 - `stream`: the `BlockStream` the source was sniffed from, not read yet (no second decompression).
+
+A reader whose parsing costs about as much as scoring sets `read_ahead = True`: `read_ahead.worth_it`
+then parses large inputs of its format in a child process while the previous batch is scored.
 """
 
 from __future__ import annotations

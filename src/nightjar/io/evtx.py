@@ -37,6 +37,7 @@ class EvtxReader:
     """Windows XML event log files (Sysmon Operational, Security)."""
 
     format = "evtx"
+    read_ahead = True  # parsing takes ~60 % of `nightjar score lotl`'s time: worth a child process on large files
 
     def sniff(self, source: Source, head: bytes) -> bool:
         return head.startswith(MAGIC)
