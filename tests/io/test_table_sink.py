@@ -72,3 +72,15 @@ def test_discard_leaves_nothing(tmp_path: Path) -> None:
     sink.add(_frames()[0])
     sink.discard()
     assert out.read_text() == "an earlier run\n" and not list(tmp_path.glob("*.part"))
+
+
+def test_batch_frames_keep_integer_columns_integer() -> None:
+    """A batch with a missing pid and one without give the same dtype (pandas would make one float64, one int64)."""
+    import pyarrow as pa
+
+    from nightjar.io.base import Batch
+
+    full = Batch(pa.table({"process.pid": pa.array([1, 2], pa.int64())}), "process", "a").frame()
+    holed = Batch(pa.table({"process.pid": pa.array([1, None], pa.int64())}), "process", "a").frame()
+    assert full.dtypes.equals(holed.dtypes) and str(full["process.pid"].dtype) == "Int64"
+    assert pd.concat([full, holed])["process.pid"].tolist()[:3] == [1, 2, 1]

@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+import pandas as pd
 import pyarrow as pa
 
 from nightjar.errors import InputError, Location
@@ -41,6 +42,15 @@ class Batch:
     table: pa.Table
     kind: str
     source: str
+
+    def frame(self) -> pd.DataFrame:
+        """The table as pandas, integer columns as nullable `Int64`: a batch's dtypes (and its CSV, `7` not `7.0`)
+        then do not depend on whether it happens to hold a missing value."""
+        return self.table.to_pandas(types_mapper=_nullable_ints)
+
+
+def _nullable_ints(kind: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    return pd.Int64Dtype() if pa.types.is_integer(kind) else None
 
 
 class Reader(Protocol):

@@ -110,7 +110,7 @@ def run_score(detector_kind: str, inputs: list[str | Path], out: str | Path, mod
                 if batch.kind not in detector.reads:
                     other_kinds.add(batch.kind)
                     continue
-                frame = batch.table.to_pandas()
+                frame = batch.frame()
                 scored = score_frame(detector, frame)
                 frames.append(scored)
                 sink.add(scored)

@@ -121,7 +121,7 @@ class _Scan:
         per_input.kinds[batch.kind] = per_input.kinds.get(batch.kind, 0) + n
         per_record, aggregating = self.route(batch.kind)
         scored_any = np.zeros(n, dtype=bool)
-        frame = batch.table.to_pandas() if per_record else None
+        frame = batch.frame() if per_record else None
         for det, convert in per_record:
             events = convert(frame) if convert else frame
             clock = time.perf_counter()
