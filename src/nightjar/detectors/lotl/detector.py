@@ -183,6 +183,7 @@ class LotlDetector(Detector):
         self.__dict__.pop("_reason_cache", None)
         self.__dict__.pop("_probability_cache", None)
         self.__dict__.pop("_contribution_cache", None)
+        self.__dict__.pop("lineage_", None)  # a refit learns no grandparents from an earlier stream
         if knowledge is not None:
             self.knowledge_ = knowledge
         elif not hasattr(self, "knowledge_"):
@@ -198,7 +199,7 @@ class LotlDetector(Detector):
             params["weights"] = np.asarray(weights, dtype=np.float64)
         dense, tokens = feats.dense[feats.codes], [feats.tokens[c] for c in feats.codes]
         self.model_ = LotlModel(kind=self.model_kind, params=params).fit(dense, feats.names, tokens, y, groups, self.seed)
-        self.rarity_, self.lineage_ = RarityState(min_history=self.rarity_min_history), None
+        self.rarity_, self.lineage_ = RarityState(min_history=self.rarity_min_history), ParentMemory()
         if validation is not None:
             v_events, v_y = validation
             return self.calibrate({"validation": self.model_scores(v_events)[~np.asarray(v_y, dtype=bool)]})
@@ -355,8 +356,6 @@ class LotlDetector(Detector):
         self.check_fitted()
         prep = encode(events, self.neutral_parents, STREAM_KEYS)
         self.rarity_.observe(prep)
-        if getattr(self, "lineage_", None) is None:
-            self.lineage_ = ParentMemory()
         self.lineage_.add(prep)
 
     def load_state(self, path: Path) -> None:
@@ -378,7 +377,7 @@ class LotlDetector(Detector):
     def load_extra(self, directory: Path) -> None:
         """Read what `save_extra` wrote."""
         self.knowledge_ = Knowledge.load(directory)
-        self.rarity_ = RarityState.load(directory)
+        self.rarity_, self.lineage_ = RarityState.load(directory), ParentMemory()
 
 
 def _row_values(x: sp.csr_matrix, k: int) -> np.ndarray:
