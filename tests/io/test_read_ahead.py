@@ -60,7 +60,7 @@ def inputs(tmp_path: Path) -> Path:
 
 
 def _children() -> list[multiprocessing.process.BaseProcess]:
-    return [p for p in multiprocessing.active_children() if p.name == "nightjar-read-ahead"]
+    return sorted((p for p in multiprocessing.active_children() if p.name.startswith("nightjar-read-ahead-")), key=lambda p: p.name)
 
 
 def _read(paths: list[Path], ahead: bool, batch_rows: int = 7) -> tuple[list[Batch], Reading, int]:
@@ -76,7 +76,7 @@ def _read(paths: list[Path], ahead: bool, batch_rows: int = 7) -> tuple[list[Bat
 def test_same_batches_reports_and_skipped_files(inputs: Path) -> None:
     here, reading_here, none = _read([inputs], ahead=False)
     ahead, reading_ahead, children = _read([inputs], ahead=True)
-    assert none == 0 and children == 1  # the child really did the reading
+    assert none == 0 and children >= 1  # the workers really did the reading
     assert len(here) > 3
     assert [(b.kind, b.source) for b in ahead] == [(b.kind, b.source) for b in here]
     assert all(a.table.equals(h.table, check_metadata=True) for a, h in zip(ahead, here))
@@ -134,9 +134,10 @@ def test_any_error_in_the_child_is_raised_with_its_type_and_message(inputs: Path
 def test_closing_early_ends_the_child(inputs: Path) -> None:
     iterator = iter(Reading([inputs], batch_rows=2, show_progress=False, read_ahead=True))
     next(iterator)
-    (child,) = _children()
+    children = _children()
+    assert len(children) == read_ahead.workers()
     iterator.close()  # type: ignore[attr-defined]
-    assert not child.is_alive() and child.exitcode is not None and not _children()
+    assert all(not c.is_alive() and c.exitcode is not None for c in children) and not _children()
 
 
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
@@ -154,7 +155,7 @@ def test_an_error_while_scoring_ends_the_child(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(run_module, "score_frame", score)
     with pytest.raises(error, match="stopped while scoring"):
         run_score("lotl", [src], tmp_path / "o.csv", detector=LotlDetector.load(LOTL), batch_rows=4, read_ahead=True)
-    assert seen == [1] and not _children()  # a child was reading; gone as soon as run_score raised
+    assert len(seen) == 1 and seen[0] >= 1 and not _children()  # a worker was reading; all gone as soon as run_score raised
 
 
 def test_ctrl_c_is_left_to_the_parent(inputs: Path) -> None:
@@ -174,7 +175,7 @@ def test_a_child_that_dies_is_an_error_not_a_hang(inputs: Path) -> None:
 
     iterator = iter(Reading([inputs], batch_rows=2, show_progress=False, read_ahead=True))
     next(iterator)
-    os.kill(_children()[0].pid, signal.SIGKILL)  # type: ignore[arg-type]
+    os.kill(_children()[0].pid, signal.SIGKILL)  # type: ignore[arg-type]  (worker 0: a.evtx, 100 batches, waits on its queue)
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(20)
     try:

@@ -5,7 +5,7 @@ while keeping one `ReadReport` per source. Files named explicitly must be readab
 otherwise); files found inside a folder that no reader recognises are skipped and listed. With
 `fields` ({event kind: ECS names}), readers that can project read only those fields (see `base.Fields`).
 Each source is opened once: the head it is sniffed from stays in the stream for a reader that takes it.
-With `read_ahead`, the parsing runs in a child process while the caller works on the previous batch
+With `read_ahead`, the parsing runs in child processes while the caller works on the previous batch
 (see `read_ahead`; in-process where that cannot run).
 
 Example:
@@ -24,7 +24,7 @@ from nightjar import progress
 from nightjar.errors import InputError
 from nightjar.io import read_ahead
 from nightjar.io import evtx, zeek, windows_json, ecs_json, process_csv, proxy_log, lists  # noqa: F401,I001  (import order = sniff order)
-from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, SNIFF_BYTES, Batch, Fields, Reader, detect, read_batches
+from nightjar.io.base import DEFAULT_BATCH_ROWS, READERS, SNIFF_BYTES, Batch, Fields, Reader, detect, parts, read_batches
 from nightjar.io.report import ReadReport, totals
 from nightjar.io.sources import Source, expand
 from nightjar.io.zeek_stream import BlockStream
@@ -49,10 +49,24 @@ class Reading:
         if self.read_ahead and read_ahead.available():
             yield from read_ahead.batches(self)  # reports and skipped arrive when the iteration ends
             return
+        for _, batch in self.units():
+            if batch is not None:
+                yield batch
+
+    def units(self, worker: int = 0, workers: int = 1, split: bool = False) -> Iterator[tuple[int, Batch | None]]:
+        """The inputs cut into units numbered in reading order, and the batches of the units this worker takes.
+
+        A unit is a source, or with several `workers` a part of a source whose reader cuts it (`base.parts`).
+        Worker `worker` of `workers` reads the units numbered `worker` modulo `workers`: it yields (unit, batch)
+        for each of their batches and (unit, None) at the end of each. Every worker sees every source, so each
+        keeps a report per source (those of the units it skipped count nothing) and the same skipped files;
+        only worker 0 shows the progress bar. The defaults read everything, in one process.
+        """
         named = {p for p in self.paths if p.is_file()}
         explicit = {p.resolve() for p in named}
-        show = self.show_progress
+        show = self.show_progress and worker == 0
         total = sum(_disk_size(p) for p in self.paths) if show else 0
+        unit = 0
         with progress.bar(total or None, "reading") if show else _no_bar() as bar:
             current: Path | None = None
             for source in expand(self.paths):  # lazily: archives are read in one pass
@@ -61,11 +75,25 @@ class Reading:
                         bar.advance(current.stat().st_size, description=current.name)
                     current = source.path
                 strict = source.member is None and (source.path in named or bool(explicit) and source.path.resolve() in explicit)
-                yield from self._read_source(source, strict=strict)
+                opened = self._open(source, strict=strict)
+                if opened is None:
+                    continue
+                reader, stream, report = opened
+                with stream:
+                    count = parts(reader, source) if split else 1
+                    for part in range(count):
+                        if unit % workers == worker:
+                            whole = count == 1
+                            for batch in read_batches(reader, source, report, self.batch_rows, self.fields,
+                                                      stream if whole else None, None if whole else part):
+                                yield unit, batch
+                            yield unit, None
+                        unit += 1
             if current is not None and show:
                 bar.advance(current.stat().st_size, description=current.name)
 
-    def _read_source(self, source: Source, strict: bool) -> Iterator[Batch]:
+    def _open(self, source: Source, strict: bool) -> tuple[Reader, BlockStream, ReadReport] | None:
+        """The reader that recognises `source`, the stream it was sniffed from and a new report; None when skipped."""
         stream = None
         try:
             stream = BlockStream(source)  # opened once: sniffed, then read by a reader that takes the stream
@@ -76,11 +104,10 @@ class Reading:
             if strict:
                 raise
             self.skipped.append((source.name, exc.message))
-            return
-        with stream:
-            report = ReadReport(source.name, format=reader.format)
-            self.reports.append(report)
-            yield from read_batches(reader, source, report, self.batch_rows, self.fields, stream)
+            return None
+        report = ReadReport(source.name, format=reader.format)
+        self.reports.append(report)
+        return reader, stream, report
 
     def totals(self) -> dict[str, int]:
         """read / parsed / rejected summed over every source, plus the number of skipped files."""
@@ -122,17 +149,5 @@ def read_table(path: str | Path, kind: str | None = None) -> tuple[pa.Table, Rea
     if kind is None and len(tables) > 1:
         raise InputError(f"holds several kinds of events ({', '.join(sorted(tables))}); name one", None)
     table = tables.get(kind) if kind else next(iter(tables.values()), None)
-    report = reading.reports[0] if len(reading.reports) == 1 else _merged(str(path), reading.reports)
+    report = reading.reports[0] if len(reading.reports) == 1 else ReadReport.merged(str(path), reading.reports)
     return (table if table is not None else pa.table({})), report
-
-
-def _merged(name: str, reports: list[ReadReport]) -> ReadReport:
-    merged = ReadReport(name, format=",".join(sorted({r.format for r in reports})) or "empty")
-    for r in reports:
-        merged.read += r.read
-        merged.parsed += r.parsed
-        merged.rejected += r.rejected
-        merged.truncated |= r.truncated
-        merged.notes += r.notes
-        merged.rejections += r.rejections[: max(0, merged.max_examples - len(merged.rejections))]
-    return merged

@@ -9,10 +9,14 @@ passes only those:
 - `fields` ({event kind: ECS names}): read only those fields of the kinds named (a reader that
   cannot project, and any kind not named, gives every field). Projection never changes which records
   are read, parsed or rejected;
-- `stream`: the `BlockStream` the source was sniffed from, not read yet (no second decompression).
+- `stream`: the `BlockStream` the source was sniffed from, not read yet (no second decompression);
+- `part`: read only part `part` of the `parts(source)` that the reader cuts the source into. A reader
+  that defines `parts` reads each part independently of the others (EVTX: a run of chunks), so read-ahead
+  workers can parse the parts of one large file side by side. The parts' batches, in part order, hold
+  the source's records in order and add up to the same accounting as one read of the whole.
 
 A reader whose parsing costs about as much as scoring sets `read_ahead = True`: `read_ahead.worth_it`
-then parses large inputs of its format in a child process while the previous batch is scored.
+then parses large inputs of its format in child processes while the previous batch is scored.
 """
 
 from __future__ import annotations
@@ -69,8 +73,8 @@ READERS: list[Reader] = []
 
 
 def read_batches(reader: Reader, source: Source, report: ReadReport, batch_rows: int = DEFAULT_BATCH_ROWS,
-                 fields: Fields | None = None, stream: BlockStream | None = None) -> Iterator[Batch]:
-    """`reader.batches(...)` with those of `fields` and `stream` that the reader `accepts`.
+                 fields: Fields | None = None, stream: BlockStream | None = None, part: int | None = None) -> Iterator[Batch]:
+    """`reader.batches(...)` with those of `fields`, `stream` and `part` that the reader `accepts`.
 
     The batches of a kind named in `fields` hold at least those of its fields that the input has (a
     reader that cannot project returns them all); None reads every field. A `stream` the reader does
@@ -84,6 +88,10 @@ def read_batches(reader: Reader, source: Source, report: ReadReport, batch_rows:
         options["stream"] = stream
     elif stream is not None:
         stream.close()
+    if part is not None:
+        if "part" not in accepts:
+            raise TypeError(f"the {reader.format} reader does not read parts")
+        options["part"] = part
     return reader.batches(source, report, batch_rows, **options)  # type: ignore[call-arg]
 
 
@@ -91,6 +99,12 @@ def register(reader_class: type) -> type:
     """Class decorator: add a reader (instantiated without arguments) to the registry."""
     READERS.append(reader_class())
     return reader_class
+
+
+def parts(reader: Reader, source: Source) -> int:
+    """How many parts `reader` can read `source` in, one after another or side by side (1: only whole)."""
+    count = getattr(reader, "parts", None)
+    return max(1, count(source)) if count is not None and "part" in getattr(reader, "accepts", frozenset()) else 1
 
 
 def detect(source: Source, head: bytes | None = None) -> Reader:

@@ -35,6 +35,9 @@ class ReadReport:
     notes: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     max_examples: int = 50
+    #: well-formed records of no kind the reader yields (non-process-creation events in an EVTX), by what they are;
+    #: outside read / parsed / rejected, and said in a note
+    ignored: dict[str, int] = field(default_factory=dict)
 
     def ok(self, n: int = 1) -> None:
         """Count `n` records read and parsed."""
@@ -59,6 +62,16 @@ class ReadReport:
         if text not in self.notes:
             self.notes.append(text)
 
+    def ignore(self, n: int, what: str) -> None:
+        """Count `n` more records of `what` that the reader passes over; the note "N {what} ignored" keeps the total."""
+        if not n:
+            return
+        before = self.ignored.get(what, 0)
+        self.ignored[what] = before + n
+        if before:
+            self.notes.remove(_ignored_note(before, what))
+        self.notes.append(_ignored_note(before + n, what))
+
     @property
     def balanced(self) -> bool:
         """True when read = parsed + rejected."""
@@ -75,7 +88,38 @@ class ReadReport:
             "truncated": self.truncated,
             "notes": list(self.notes),
             "rejections": [str(r) for r in self.rejections],
+            "ignored": dict(self.ignored),
         }
+
+    @classmethod
+    def merged(cls, name: str, reports: list[ReadReport], format: str | None = None, in_file_order: bool = False) -> ReadReport:
+        """One report summing `reports` (sources of one input, or parts of one source read apart).
+
+        The examples of rejections are the first `max_examples` in the order of `reports`, or by line with
+        `in_file_order` (parts of one file). The format is `format`, else the formats joined.
+        """
+        merged = cls(name, format=format or ",".join(sorted({r.format for r in reports})) or "empty")
+        rejections: list[Rejection] = []
+        for r in reports:
+            merged.read += r.read
+            merged.parsed += r.parsed
+            merged.rejected += r.rejected
+            merged.truncated |= r.truncated
+            counted = {_ignored_note(n, what) for what, n in r.ignored.items()}
+            for text in r.notes:
+                if text not in counted:
+                    merged.note(text)
+            for what, n in r.ignored.items():
+                merged.ignore(n, what)
+            rejections += r.rejections
+        if in_file_order:
+            rejections.sort(key=lambda r: (r.source.line is None, r.source.line or 0))
+        merged.rejections = rejections[: merged.max_examples]
+        return merged
+
+
+def _ignored_note(n: int, what: str) -> str:
+    return f"{n:,} {what} ignored"
 
 
 def totals(reports: list[ReadReport]) -> dict[str, int]:

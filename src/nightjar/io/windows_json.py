@@ -163,8 +163,7 @@ class WindowsJsonReader:
             if stream.truncated:
                 report.ended_early(stream.truncated)
         yield from reading.flush(final=True)
-        if reading.ignored:
-            report.note(f"{reading.ignored:,} non-process-creation events ignored")
+        report.ignore(reading.ignored, "non-process-creation events")
 
 
 def _is_document(head: bytes) -> bool:
