@@ -225,3 +225,112 @@ def test_stream_scores_do_not_depend_on_batch_cuts(small_detector: LotlDetector,
         det.observe(batch)
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole, check_exact=True, check_dtype=False)
     assert whole["reasons"].str.contains("on this host").any()  # rarity took part
+
+
+def test_score_state_carries_grandparents_across_runs(small_detector: LotlDetector, tmp_path: Path) -> None:
+    """A stream scored in two runs with `state=` (hourly files) scores as in one run: a child in the second file
+    whose parent's event is in the first gets its grandparent from the parent memory saved in the state file."""
+    from nightjar.scoring import run_score
+
+    model = _saved(small_detector, tmp_path / "m")
+    stream = _chained_stream()
+    cut = len(stream) // 2
+    office = stream.index[(stream.index < cut) & (stream["process.parent.name"] == "winword.exe")][0]
+    child = stream.index[(stream.index >= cut) & (stream["process.parent.name"] == "cmd.exe")]
+    stream.loc[child, ["process.parent.name", "process.parent.executable"]] = ["powershell.exe", "C:\\Windows\\powershell.exe"]
+    stream.loc[child, "process.parent.entity_id"] = stream.at[office, "process.entity_id"]  # grandparent: winword.exe
+    assert stream["process.parent.entity_id"].iloc[cut:].isin(stream["process.entity_id"].iloc[:cut]).sum() > 10
+    files = {"whole": stream, "first": stream.iloc[:cut], "second": stream.iloc[cut:]}
+    for name, frame in files.items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    run_score("lotl", [tmp_path / "whole.csv"], tmp_path / "whole_out.csv", detector=LotlDetector.load(model))
+    state = tmp_path / "state.json"
+    for name in ("first", "second"):
+        run_score("lotl", [tmp_path / f"{name}.csv"], tmp_path / f"{name}_out.csv", detector=LotlDetector.load(model), state=state)
+    whole = pd.read_csv(tmp_path / "whole_out.csv")
+    parts = pd.concat([pd.read_csv(tmp_path / f"{name}_out.csv") for name in ("first", "second")], ignore_index=True)
+    assert whole["reasons"].iloc[cut:].str.contains("Office parent powershell.exe").any()  # the grandparent took part
+    pd.testing.assert_frame_equal(parts, whole, check_exact=True)
+
+
+def test_state_file_round_trips_the_parent_memory_in_order(small_detector: LotlDetector, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`save_state`/`load_state` keep the parent memory, oldest first, in one file beside the rarity counts;
+    only the latest `ParentMemory.SAVED` ids are written."""
+    from nightjar.detectors.lotl.prepared import ParentMemory
+
+    model = _saved(small_detector, tmp_path / "m")
+    stream = _chained_stream()
+    det = LotlDetector.load(model)
+    det.observe(stream.iloc[:100])
+    det.observe(stream.iloc[100:])
+    assert len(det.lineage_.parents) == len(stream)
+    path = det.save_state(tmp_path / "state.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "state.json"]  # one file, no temp left
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "nightjar-lotl-rarity/1" and doc["lineage"]["format"] == ParentMemory.FORMAT
+    again = LotlDetector.load(model)
+    assert again.lineage_.parents == {}  # load_extra: the model folder carries no stream memory
+    again.load_state(path)
+    assert list(again.lineage_.parents.items()) == list(det.lineage_.parents.items())
+    assert again.rarity_.to_dict() == det.rarity_.to_dict()
+    monkeypatch.setattr(ParentMemory, "SAVED", 50)
+    det.save_state(path)
+    again.load_state(path)
+    assert list(again.lineage_.parents.items()) == list(det.lineage_.parents.items())[-50:]
+    again.lineage_.limit = 60  # eviction after a reload: the oldest loaded ids go first
+    again.observe(stream.iloc[:20].assign(**{"process.entity_id": [f"new-{i}" for i in range(20)]}))
+    assert list(again.lineage_.parents)[:40] == list(det.lineage_.parents)[-40:]
+
+
+def test_model_folder_and_fit_carry_no_parent_memory(small_detector: LotlDetector, tmp_path: Path) -> None:
+    """The model folder's `lotl_rarity.json` (save_extra) holds no parent memory; `load` and `fit` start empty."""
+    import copy
+
+    from nightjar.detectors.lotl.rarity import RARITY_FILE
+
+    det = copy.deepcopy(small_detector)
+    det.observe(_chained_stream())
+    assert det.lineage_.parents
+    det.save(tmp_path / "m")
+    assert "lineage" not in json.loads((tmp_path / "m" / RARITY_FILE).read_text())
+    assert LotlDetector.load(tmp_path / "m").lineage_.parents == {}
+    ev, y, groups = training_set()
+    assert det.fit(ev, y, groups=groups, knowledge=knowledge()).lineage_.parents == {}
+
+
+def test_state_file_without_parent_memory_still_loads(small_detector: LotlDetector, tmp_path: Path) -> None:
+    """A state file written before the parent memory was saved (rarity counts only) loads with an empty memory."""
+    model = _saved(small_detector, tmp_path / "m")
+    det = LotlDetector.load(model)
+    det.observe(events(BENIGN * 10, host="H1"))
+    path = det.save_state(tmp_path / "state.json")
+    doc = json.loads(path.read_text())
+    doc.pop("lineage", None)
+    path.write_text(json.dumps(doc))
+    again = LotlDetector.load(model)
+    again.observe(_chained_stream())
+    again.load_state(path)
+    assert again.lineage_.parents == {} and again.rarity_.to_dict() == det.rarity_.to_dict()
+
+
+@pytest.mark.parametrize("lineage", ["nope", {"format": "nightjar-lotl-lineage/9", "names": [], "ids": [], "parents": []},
+                                     {"format": "nightjar-lotl-lineage/1", "names": ["cmd.exe"], "ids": ["a"]},
+                                     {"format": "nightjar-lotl-lineage/1", "names": ["cmd.exe"], "ids": ["a", "b"], "parents": [0]},
+                                     {"format": "nightjar-lotl-lineage/1", "names": ["cmd.exe"], "ids": ["a"], "parents": [1]},
+                                     {"format": "nightjar-lotl-lineage/1", "names": ["cmd.exe"], "ids": [7], "parents": [0]}])
+def test_malformed_parent_memory_is_an_input_error_naming_the_file(small_detector: LotlDetector, tmp_path: Path, lineage) -> None:
+    from nightjar.errors import InputError
+
+    model = _saved(small_detector, tmp_path / "m")
+    det = LotlDetector.load(model)
+    path = det.save_state(tmp_path / "state.json")
+    doc = json.loads(path.read_text())
+    doc["lineage"] = lineage
+    path.write_text(json.dumps(doc))
+    det.observe(_chained_stream())
+    before = dict(det.lineage_.parents)
+    with pytest.raises(InputError, match="rarity state") as err:
+        det.load_state(path)
+    assert str(path) in str(err.value)
+    assert det.lineage_.parents == before  # nothing half-loaded

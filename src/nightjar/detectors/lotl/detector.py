@@ -352,22 +352,25 @@ class LotlDetector(Detector):
 
     def observe(self, events: pd.DataFrame) -> None:
         """Learn the events into the rarity state (the stream learning of rarity.py), and remember each process's
-        parent so that children in later batches get their grandparent (`lineage_`, kept in memory only)."""
+        parent so that children in later batches get their grandparent (`lineage_`; saved with `save_state`)."""
         self.check_fitted()
         prep = encode(events, self.neutral_parents, STREAM_KEYS)
         self.rarity_.observe(prep)
         self.lineage_.add(prep)
 
     def load_state(self, path: Path) -> None:
-        """Start from the rarity state saved at `path` by `save_state` (per-host counts of earlier runs)."""
+        """Start from the state saved at `path` by `save_state`: per-host counts of earlier runs and the parent
+        memory (empty when the file has none: written before it was saved)."""
         try:
-            self.rarity_ = RarityState.load(path)
+            rarity, lineage = RarityState.load_with_lineage(path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"not a lotl rarity state ({type(exc).__name__}: {exc})", Location(str(path))) from None
+        self.rarity_, self.lineage_ = rarity, lineage
 
     def save_state(self, path: Path) -> Path:
-        """Write the rarity state (what `observe` has learnt) to `path`, atomically."""
-        return self.rarity_.save(path)
+        """Write the rarity state and the latest ids of the parent memory (what `observe` has learnt) to `path`,
+        atomically, one JSON file (see `ParentMemory` for how many ids and the size)."""
+        return self.rarity_.save(path, lineage=getattr(self, "lineage_", None) or ParentMemory())
 
     # --- files -------------------------------------------------------------------------------------
     def save_extra(self, directory: Path) -> list[Path]:

@@ -110,8 +110,22 @@ class ParentMemory:
     """The prepared parent name of processes seen in earlier batches (entity id -> name), the latest `limit` ids.
 
     A child whose parent's own event came in an earlier batch gets its grandparent from here, so a
-    stream's grandparents do not depend on where it is cut into batches.
+    stream's grandparents do not depend on where it is cut into batches. `parents` keeps insertion order,
+    oldest first (the order `add` evicts in).
+
+    The `--state` file carries the latest `SAVED` (250,000) ids of it (`to_dict`/`from_dict`, the "lineage"
+    section of the rarity state file; see `rarity.RarityState.save`), oldest first, so a reload evicts in
+    the same order. A stream scored in runs with `--state` gets the same grandparents as in one run when a
+    child's parent is among the latest 250,000 process ids before the cut (within one run: the latest
+    `limit`, 1M). Parents and children mostly start seconds apart (Office -> shell -> LOLBin chains), and
+    persisting all 1M would cost every run ~44 MB of JSON to read and write (~1 s), also for small runs
+    once the memory is full. Size: the ids as JSON strings plus an index into a table of distinct
+    parent names, ~4.4 MB per 100k ids with Sysmon ProcessGuids (38 characters; +1 byte per id and
+    character of longer ids), so ~11 MB at 250,000; writing and reading it take ~0.1 s each.
     """
+
+    SAVED = 250_000
+    FORMAT = "nightjar-lotl-lineage/1"
 
     def __init__(self, limit: int = 1_000_000) -> None:
         self.limit = limit
@@ -124,6 +138,35 @@ class ParentMemory:
         self.parents.update(zip(ids[has_id].tolist(), parents[has_id].tolist()))
         for key in list(islice(self.parents, max(0, len(self.parents) - self.limit))):  # the oldest first
             del self.parents[key]
+
+    def to_dict(self, latest: int | None = None) -> dict:
+        """JSON-ready: the latest `latest` ids (default `SAVED`), oldest first, each with an index into `names`."""
+        keep = min(len(self.parents), self.SAVED if latest is None else latest)
+        items = list(islice(self.parents.items(), len(self.parents) - keep, None))
+        code_of: dict[str, int] = {}
+        codes = [code_of.setdefault(name, len(code_of)) for _, name in items]
+        return {"format": self.FORMAT, "names": list(code_of), "ids": [i for i, _ in items], "parents": codes}
+
+    @classmethod
+    def from_dict(cls, doc: dict | None, limit: int = 1_000_000) -> ParentMemory:
+        """Inverse of `to_dict`; None (a state written before the memory was saved): an empty memory.
+
+        Raises ValueError or TypeError on a malformed section.
+        """
+        memory = cls(limit)
+        if doc is None:
+            return memory
+        if not isinstance(doc, dict) or doc.get("format") != cls.FORMAT:
+            raise ValueError(f"the lineage section is not {cls.FORMAT}")
+        names, ids, codes = doc["names"], doc["ids"], doc["parents"]
+        if not all(isinstance(x, list) for x in (names, ids, codes)) or len(ids) != len(codes):
+            raise ValueError("the lineage section needs lists 'names', 'ids' and 'parents', as many ids as parents")
+        if not all(isinstance(n, str) for n in names) or not all(isinstance(i, str) for i in ids):
+            raise TypeError("lineage names and ids must be strings")
+        if not all(type(c) is int and 0 <= c < len(names) for c in codes):
+            raise ValueError("lineage parents must be indices into its names")
+        memory.parents = dict(zip(ids[max(0, len(ids) - limit):], [names[c] for c in codes[max(0, len(codes) - limit):]]))
+        return memory
 
 
 def encode(events: pd.DataFrame, neutral_parents: tuple[str, ...] = (), keys: tuple[str, ...] | None = None,

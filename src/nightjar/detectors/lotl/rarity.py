@@ -6,7 +6,8 @@ with numbers, GUIDs, paths under user folders and hex strings replaced), has bee
 `max_count` times on that host, and at most on `max_hosts` hosts fleet-wide. Hosts with fewer than
 `min_history` events are not judged (everything is new on a new host). Each event is judged against what
 came before it and itself, never against later events, so a stream is judged the same however it is cut
-into batches. State is JSON: `save`/`load`.
+into batches. State is JSON: `save`/`load` (`format` "nightjar-lotl-rarity/1"); the `--state` file adds the
+parent memory as an optional "lineage" section (`save(path, lineage)`, `load_with_lineage`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from nightjar.detectors.lotl.features import normalise
-from nightjar.detectors.lotl.prepared import Prepared, combine, lower, recode
+from nightjar.detectors.lotl.prepared import ParentMemory, Prepared, combine, lower, recode
 
 RARITY_FILE = "lotl_rarity.json"
 
@@ -150,20 +151,37 @@ class RarityState:
                    templates=Counter({(h, t): c for h, t, c in doc["templates"]}),
                    pair_hosts={p: set(hs) for p, hs in doc["pair_hosts"].items()})
 
-    def save(self, path: Path) -> Path:
-        """Write the state as JSON to `path` (a file, or a folder to hold `lotl_rarity.json`)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / RARITY_FILE
+    def save(self, path: Path, lineage: ParentMemory | None = None) -> Path:
+        """Write the state as JSON to `path` (a file, or a folder to hold `lotl_rarity.json`), atomically.
+
+        With `lineage` (the `--state` file: `LotlDetector.save_state`), the document also holds a "lineage"
+        section, `lineage.to_dict()` (its latest ids, see `ParentMemory`); the model folder's file has none.
+        """
+        path = _file(path)
         from nightjar.registry.files import atomic_write_text
 
-        atomic_write_text(path, json.dumps(self.to_dict(), separators=(",", ":")))
+        doc = self.to_dict()
+        if lineage is not None:
+            doc["lineage"] = lineage.to_dict()
+        atomic_write_text(path, json.dumps(doc, separators=(",", ":")))
         return path
 
     @classmethod
     def load(cls, path: Path) -> RarityState:
-        """Read a state written by `save`."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / RARITY_FILE
-        return cls.from_dict(json.loads(path.read_text()))
+        """Read a state written by `save` (its rarity counts; see `load_with_lineage`)."""
+        return cls.from_dict(json.loads(_file(path).read_text()))
+
+    @classmethod
+    def load_with_lineage(cls, path: Path) -> tuple[RarityState, ParentMemory]:
+        """Read a state written by `save`: the counts and the parent memory (empty when the file has no
+        "lineage" section, as files written before it was saved, and the model folder's)."""
+        doc = json.loads(_file(path).read_text())
+        if not isinstance(doc, dict):
+            raise TypeError(f"a JSON object expected, not {type(doc).__name__}")
+        return cls.from_dict(doc), ParentMemory.from_dict(doc.get("lineage"))
+
+
+def _file(path: Path) -> Path:
+    """`path`, or `lotl_rarity.json` in it when it is a folder."""
+    path = Path(path)
+    return path / RARITY_FILE if path.is_dir() else path
