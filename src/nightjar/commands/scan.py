@@ -46,7 +46,7 @@ def scan(
     model: list[str] = typer.Option([], "--model", help="DETECTOR=MODEL to use another model, e.g. dga=dga@candidate (repeatable)."),
     summary_json: Path | None = typer.Option(None, "--json", help="Write the summary (read, scored, rejected, alerts, per detector and input, skipped) as JSON; '-' for stdout."),
     fail_on_error: bool = typer.Option(False, "--fail-on-error/--pass-on-error", help="Exit 2 when any file was skipped or incomplete (default: only when a file named on the command line could not be read)."),
-    state: Path | None = typer.Option(None, "--state", help="Folder of stream states (lotl's per-host rarity, lotl.json): read when present, saved after the scan, so rarity learns across scans."),
+    state: Path | None = typer.Option(None, "--state", help="Folder of stream states (lotl's per-host rarity and recent parents, lotl.json): read when present, saved after the scan, so they carry across scans."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary table."),
     shadow: str | None = typer.Option(None, "--shadow", help="Shadow-test a candidate, DETECTOR@VERSION: it scores the sampled events too; its verdicts are stored as shadow pairs, never as alerts."),
     fraction: float | None = typer.Option(None, "--fraction", help="With --shadow: the share of events to shadow, in (0, 1]."),

@@ -22,7 +22,7 @@ def score(
     hosts: str | None = typer.Option(None, "--hosts", help="dga: also write the per-client host view (needs DNS events with source.ip)."),
     trees: str | None = typer.Option(None, "--trees", help="lotl: also write one row per suspicious process tree (.csv, .jsonl, .parquet)."),
     campaigns: str | None = typer.Option(None, "--campaigns", help="url: also write the alerted URLs grouped into campaigns (one kit on many hosts)."),
-    state: Path | None = typer.Option(None, "--state", help="lotl: the per-host rarity state to start from (when the file exists) and to save after the run, so rarity learns across runs."),
+    state: Path | None = typer.Option(None, "--state", help="lotl: the stream state to start from (when the file exists) and to save after the run: per-host rarity, and the parents of recent processes for grandparents, so both carry across runs."),
     read_ahead: bool | None = typer.Option(None, "--read-ahead/--no-read-ahead",
                                            help="Parse the input in a second process while the previous batch is scored "
                                                 "(default: on for a large EVTX when two CPUs are usable)."),

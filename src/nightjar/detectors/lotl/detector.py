@@ -370,7 +370,7 @@ class LotlDetector(Detector):
     def save_state(self, path: Path) -> Path:
         """Write the rarity state and the latest ids of the parent memory (what `observe` has learnt) to `path`,
         atomically, one JSON file (see `ParentMemory` for how many ids and the size)."""
-        return self.rarity_.save(path, lineage=getattr(self, "lineage_", None) or ParentMemory())
+        return self.rarity_.save(path, lineage=self.lineage_)
 
     # --- files -------------------------------------------------------------------------------------
     def save_extra(self, directory: Path) -> list[Path]:
