@@ -277,3 +277,111 @@ def test_cli_option_reaches_run_score(tmp_path: Path, monkeypatch: pytest.Monkey
         assert result.exit_code == 0, result.output
     assert got == [None, True, False]
 
+
+
+# --- several workers: the parts of one EVTX read side by side ---------------------------------------------------------
+
+
+@pytest.fixture
+def one_chunk_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts of one 64 KB chunk: a test-sized EVTX has several (the forked workers inherit the patch)."""
+    from nightjar.io import evtx
+
+    monkeypatch.setattr(evtx, "PART_CHUNKS", 1)
+
+
+def _evtx_with_corrupt(path: Path, n: int, corrupt: list[int]) -> Path:
+    events = []
+    for i in range(n):
+        events.append(WinEvent(1, *SYSMON, f"WS{i % 3}", T0 + dt.timedelta(seconds=i),
+                               {"UtcTime": "2026-01-01 10:00:00.000", "ProcessId": str(1000 + i), "ProcessGuid": f"{{{i}}}",
+                                "Image": r"C:\Windows\System32\cmd.exe", "CommandLine": COMMANDS[i % len(COMMANDS)] + " " + "x" * 300,
+                                "ParentImage": r"C:\Windows\System32\explorer.exe", "ParentProcessGuid": f"{{{i - 1}}}", "User": "CORP\\bob"}))
+        if i % 5 == 0:
+            events.append(WinEvent(3, *SYSMON, f"WS{i % 3}", T0, {"ProcessId": str(1000 + i)}))
+    write_evtx(path, events, corrupt=corrupt)
+    return path
+
+
+def test_several_workers_read_the_parts_of_one_evtx(tmp_path: Path, one_chunk_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nightjar.io import evtx
+
+    corrupt = list(range(7, 700, 37))  # in parts of both workers
+    src = _evtx_with_corrupt(tmp_path / "big.evtx", 600, corrupt=corrupt)
+    source = next(iter(nio.sources.expand([src])))
+    assert evtx.EvtxReader().parts(source) >= 6
+    log = tmp_path / "parts.log"
+    real_part = evtx._part
+
+    def logged(source: object, part: int) -> object:
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()} {part}\n")
+        return real_part(source, part)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evtx, "_part", logged)
+    here = Reading([src], batch_rows=50, show_progress=False)
+    tables_here = [b.table for b in here]
+    there = Reading([src], batch_rows=50, show_progress=False)
+    tables_there = [b.table for b in read_ahead.batches(there, 2)]
+    import pyarrow as pa
+
+    assert pa.concat_tables(tables_there).equals(pa.concat_tables(tables_here), check_metadata=True)
+    assert all(t.num_rows <= 50 for t in tables_there)
+    pids: dict[str, list[int]] = {}
+    for pid, part in (line.split() for line in log.read_text().splitlines()):
+        pids.setdefault(pid, []).append(int(part))
+    assert len(pids) == 2 and str(os.getpid()) not in pids  # both workers parsed, the parent did not
+    assert sorted(p for parts in pids.values() for p in parts) == list(range(evtx.EvtxReader().parts(source)))
+    (mine,), (theirs,) = here.reports, there.reports
+    assert (theirs.read, theirs.parsed, theirs.rejected, theirs.notes, theirs.ignored) == (mine.read, mine.parsed, mine.rejected, mine.notes, mine.ignored)
+    assert mine.rejected == len(corrupt) and mine.ignored["non-process-creation events"] > 100
+    assert [r.source.line for r in theirs.rejections] == [r.source.line for r in mine.rejections] == corrupt  # in file order
+    assert not _children()
+
+
+def test_an_error_in_one_part_is_raised_where_it_happened(tmp_path: Path, one_chunk_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nightjar.io import evtx
+
+    src = _evtx_with_corrupt(tmp_path / "big.evtx", 600, corrupt=[])
+    real_part = evtx._part
+
+    def failing(source: object, part: int) -> object:
+        if part == 3:
+            raise OSError("disk gone at part 3")
+        return real_part(source, part)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evtx, "_part", failing)
+    got = []
+    with pytest.raises(InputError, match="big.evtx: cannot read EVTX: disk gone at part 3"):
+        for batch in read_ahead.batches(Reading([src], batch_rows=50, show_progress=False), 2):
+            got.append(batch.table)
+    import pyarrow as pa
+
+    whole = pa.concat_tables([b.table for b in Reading([src], batch_rows=50, show_progress=False)])
+    before = sum(t.num_rows for t in got)
+    assert 0 < before < whole.num_rows and pa.concat_tables(got).equals(whole.slice(0, before))  # parts 0-2, in order
+    assert not _children()
+
+
+def test_scores_do_not_depend_on_the_number_of_workers(tmp_path: Path, one_chunk_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nightjar.detectors.lotl import LotlDetector
+
+    src = _evtx_with_corrupt(tmp_path / "big.evtx", 600, corrupt=[400])
+    outputs = []
+    for count in (None, 1, 2):
+        if count:
+            monkeypatch.setattr(read_ahead, "workers", lambda c=count: c)
+        out, trees = tmp_path / f"out_{count}.csv", tmp_path / f"trees_{count}.csv"
+        summary = run_score("lotl", [src], out, detector=LotlDetector.load(LOTL), batch_rows=64, read_ahead=count is not None,
+                            views={"trees": trees})
+        outputs.append((out.read_bytes(), trees.read_bytes(), summary.read, summary.rejected))
+    assert outputs[0] == outputs[1] == outputs[2] and outputs[0][2:] == (600, 1)
+
+
+def test_joined_batches_start_small_and_grow() -> None:
+    import pyarrow as pa
+
+    parts = [Batch(pa.table({"x": list(range(n))}), "process", "a") for n in [300] * 40] + [Batch(pa.table({"x": [1]}), "process", "b")]
+    sizes = [b.table.num_rows for b in read_ahead._joined(iter(parts), batch_rows=4000)]
+    # FIRST_ROWS (1,024) then twice as many, never over batch_rows; a new source starts a batch
+    assert sizes == [1200, 2100, 3900, 3900, 900, 1]

@@ -170,13 +170,14 @@ def _in_order(channels: list[_Channel], children: list[BaseProcess], ends: dict[
 
 
 def _joined(parts: Iterator[Batch], batch_rows: int) -> Iterator[Batch]:
-    """Consecutive batches of one source and kind (and schema) joined until they hold `batch_rows` rows, the first
-    FIRST_ROWS, then twice as many each time."""
+    """Consecutive batches of one source and kind (and schema) joined until they hold `batch_rows` rows (the first
+    FIRST_ROWS, then twice as many each time), never more."""
     target = min(FIRST_ROWS, batch_rows)
     held: list[Batch] = []
     rows = 0
     for batch in parts:
-        if held and (batch.source, batch.kind, batch.table.schema) != (held[0].source, held[0].kind, held[0].table.schema):
+        if held and ((batch.source, batch.kind, batch.table.schema) != (held[0].source, held[0].kind, held[0].table.schema)
+                     or rows + batch.table.num_rows > batch_rows):
             yield _concat(held)
             held, rows, target = [], 0, min(2 * target, batch_rows)
         held.append(batch)
