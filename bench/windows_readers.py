@@ -51,22 +51,31 @@ def _one_core(cpu: int = int(os.environ.get("NIGHTJAR_BENCH_CPU", "0"))) -> None
     pa.set_io_thread_count(1)
 
 
-def build_evtx(folder: Path) -> Path:
-    """An EVTX of EVTX_RECORDS real Sysmon events (Atomic-EVTX JSON exports, repeated as needed)."""
+def atomic_sysmon_events(limit: int | None = EVTX_RECORDS) -> list:
+    """The Atomic-EVTX Sysmon JSON exports as `WinEvent`s, in archive order (the first members' up to `limit`)."""
     import datetime as dt
 
-    from tests.fixtures.evtx_writer import WinEvent, write_evtx
+    from tests.fixtures.evtx_writer import WinEvent
 
     events: list[WinEvent] = []
     with tarfile.open(SHARED / "lotl/atomic_evtx/atomic_evtx_unfiltered_json.tar.xz") as tar:
         for member in tar:
-            if not member.name.endswith("Sysmon_Operational.json") or len(events) >= EVTX_RECORDS:
+            if not member.name.endswith("Sysmon_Operational.json") or (limit is not None and len(events) >= limit):
                 continue
             for line in tar.extractfile(member).read().lstrip(b"\xef\xbb\xbf").splitlines():  # type: ignore[union-attr]
                 if line.strip():
                     events.append(_win_event(orjson.loads(line)["Event"], WinEvent, dt))
-    events = (events * (EVTX_RECORDS // len(events) + 1))[:EVTX_RECORDS]
-    path = folder / "atomic_sysmon.evtx"
+    return events
+
+
+def build_evtx(folder: Path, events: list | None = None, name: str = "atomic_sysmon.evtx") -> Path:
+    """An EVTX of EVTX_RECORDS real Sysmon events (Atomic-EVTX JSON exports, repeated as needed), or of `events`."""
+    from tests.fixtures.evtx_writer import write_evtx
+
+    if events is None:
+        events = atomic_sysmon_events()
+        events = (events * (EVTX_RECORDS // len(events) + 1))[:EVTX_RECORDS]
+    path = folder / name
     write_evtx(path, events)
     return path
 
