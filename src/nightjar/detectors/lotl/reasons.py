@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from nightjar.detectors.lotl.attack import CATEGORY_WORDS, ENCODED_TECHNIQUE
+from nightjar.detectors.lotl.features import OFFICE
 
 LOW = "no strong indicator"
 PHRASES = {
@@ -44,8 +45,11 @@ def evidence_phrases(name: str, parent: str, gparent: str, exe: str, ev: dict[st
         ids.append("T1036.005")
     if m.keywords:
         out.append("blocklist keywords: " + ", ".join(m.keywords[:4]))
-    if parent in ("winword.exe", "excel.exe", "powerpnt.exe", "outlook.exe") or gparent in ("winword.exe", "excel.exe", "outlook.exe"):
-        out.append(f"Office parent {parent or gparent} for {name}")
+    if parent in OFFICE:
+        out.append(f"Office parent {parent} for {name}")
+        ids.append("T1204.002")
+    elif gparent in OFFICE:
+        out.append(f"Office grandparent {gparent} ({gparent} > {parent or '?'} > {name})")
         ids.append("T1204.002")
     ids += m.techniques
     return out, list(dict.fromkeys(ids))
