@@ -224,10 +224,12 @@ class _Channel:
                         break
                     except queue.Empty:
                         raise RuntimeError(f"the read-ahead process ended without finishing (exit code {child.exitcode})") from None
-        if rows:
-            with self.changed:
+        if rows and self.changed.acquire(timeout=_GRACE):  # not forever: a worker killed while holding it never lets go
+            try:
                 self.pending.value -= rows
                 self.changed.notify()
+            finally:
+                self.changed.release()
         return message
 
     def close(self) -> None:
