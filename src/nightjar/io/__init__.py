@@ -56,7 +56,8 @@ class Reading:
     def units(self, worker: int = 0, workers: int = 1, split: bool = False) -> Iterator[tuple[int, Batch | None]]:
         """The inputs cut into units numbered in reading order, and the batches of the units this worker takes.
 
-        A unit is a source, or with several `workers` a part of a source whose reader cuts it (`base.parts`).
+        A unit is a source, or with `split` a part of a source whose reader cuts it (`base.parts`: read-ahead
+        splits when several workers read side by side).
         Worker `worker` of `workers` reads the units numbered `worker` modulo `workers`: it yields (unit, batch)
         for each of their batches and (unit, None) at the end of each. Every worker sees every source, so each
         keeps a report per source (those of the units it skipped count nothing) and the same skipped files;
