@@ -208,3 +208,28 @@ def test_a_failed_run_leaves_no_partial_output(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(RuntimeError, match="disk full"):
         run_score("lotl", [evtx], out, detector=det, batch_rows=10, read_ahead=False)
     assert calls == [10, 10, 10] and not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_reader_notes_reach_the_summary(tmp_path: Path) -> None:
+    """What a reader notes about a source (events it passes over, a cut input) is said by `score`, not kept to itself."""
+    import datetime as dt
+
+    from nightjar.detectors.lotl import LotlDetector
+    from nightjar.scoring import run as run_module
+    from tests.fixtures.evtx_writer import WinEvent, write_evtx
+
+    mixed = tmp_path / "mixed.evtx"
+    t0 = dt.datetime(2026, 1, 1, 10, tzinfo=dt.timezone.utc)
+    sysmon = ("Microsoft-Windows-Sysmon", "Microsoft-Windows-Sysmon/Operational")
+    write_evtx(mixed, [WinEvent(1, *sysmon, "WS1", t0, {"ProcessId": "7", "Image": r"C:\Windows\System32\cmd.exe", "CommandLine": "cmd /c dir"}),
+                       *[WinEvent(3, *sysmon, "WS1", t0, {"ProcessId": "7"}) for _ in range(4)]])
+    summary = run_score("lotl", [mixed], tmp_path / "o.csv", detector=LotlDetector.load(Path(MODEL).parent / "lotl"), read_ahead=False)
+    assert summary.read == 1 and f"{mixed}: 4 non-process-creation events ignored" in summary.notes
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        write_evtx(folder / f"{i:02d}.evtx", [WinEvent(1, *sysmon, "WS1", t0, {"Image": r"C:\Windows\System32\cmd.exe", "CommandLine": "x"}),
+                                              WinEvent(5, *sysmon, "WS1", t0, {})])
+    summary = run_score("lotl", [folder], tmp_path / "o2.csv", detector=LotlDetector.load(Path(MODEL).parent / "lotl"), read_ahead=False)
+    reader_notes = [n for n in summary.notes if "ignored" in n or "reader notes" in n]
+    assert len(reader_notes) == run_module.MAX_READER_NOTES + 1 and reader_notes[-1].startswith("2 more reader notes")

@@ -21,6 +21,9 @@ from nightjar.errors import InputError
 from nightjar.io.base import Batch
 from nightjar.io.writers import TableSink, output_format, write_table
 
+#: reader notes ("N non-process-creation events ignored", truncated inputs, ...) that a score summary lists
+MAX_READER_NOTES = 10
+
 if TYPE_CHECKING:
     from nightjar.io import Reading
 
@@ -221,7 +224,17 @@ def _batches(inputs: list[str | Path], detector: Detector, batch_rows: int | Non
             summary.notes.append(f"{source.name}: not recognised as a list; read as one domain per line")
             for batch in read_list(source, report, ListLayout("domain", "text"), rows):
                 yield batch, reading
+        summary.notes += _reader_notes(reading)
         yield None, reading
+
+
+def _reader_notes(reading: Reading, most: int = MAX_READER_NOTES) -> list[str]:
+    """What the readers noted per source ("a.evtx: 52,347 non-process-creation events ignored", truncated
+    inputs, ...), the first `most` of them and how many more."""
+    notes = [f"{report.source}: {note}" for report in reading.reports for note in report.notes]
+    if len(notes) > most:
+        notes = [*notes[:most], f"{len(notes) - most:,} more reader notes: `nightjar profile` lists every source's"]
+    return notes
 
 
 def score_frame(detector: Detector, frame: pd.DataFrame) -> pd.DataFrame:
