@@ -32,11 +32,12 @@ class ReadReport:
     parsed: int = 0
     rejected: int = 0
     truncated: bool = False
-    notes: list[str] = field(default_factory=list)
+    #: what a user should know, in words (`note`); `notes` adds the counts of `ignored`
+    remarks: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     max_examples: int = 50
     #: well-formed records of no kind the reader yields (non-process-creation events in an EVTX), by what they are;
-    #: outside read / parsed / rejected, and said in a note
+    #: outside read / parsed / rejected, and said in `notes`
     ignored: dict[str, int] = field(default_factory=dict)
 
     def ok(self, n: int = 1) -> None:
@@ -59,18 +60,18 @@ class ReadReport:
 
     def note(self, text: str) -> None:
         """Record something a user should know (truncation, unknown columns, ...)."""
-        if text not in self.notes:
-            self.notes.append(text)
+        if text not in self.remarks:
+            self.remarks.append(text)
 
     def ignore(self, n: int, what: str) -> None:
-        """Count `n` more records of `what` that the reader passes over; the note "N {what} ignored" keeps the total."""
-        if not n:
-            return
-        before = self.ignored.get(what, 0)
-        self.ignored[what] = before + n
-        if before:
-            self.notes.remove(_ignored_note(before, what))
-        self.notes.append(_ignored_note(before + n, what))
+        """Count `n` more records of `what` that the reader passes over (said as "N {what} ignored" in `notes`)."""
+        if n:
+            self.ignored[what] = self.ignored.get(what, 0) + n
+
+    @property
+    def notes(self) -> list[str]:
+        """The remarks, then "N {what} ignored" for each kind of record passed over."""
+        return [*self.remarks, *(f"{n:,} {what} ignored" for what, n in self.ignored.items())]
 
     @property
     def balanced(self) -> bool:
@@ -105,10 +106,8 @@ class ReadReport:
             merged.parsed += r.parsed
             merged.rejected += r.rejected
             merged.truncated |= r.truncated
-            counted = {_ignored_note(n, what) for what, n in r.ignored.items()}
-            for text in r.notes:
-                if text not in counted:
-                    merged.note(text)
+            for text in r.remarks:
+                merged.note(text)
             for what, n in r.ignored.items():
                 merged.ignore(n, what)
             rejections += r.rejections
@@ -116,10 +115,6 @@ class ReadReport:
             rejections.sort(key=lambda r: (r.source.line is None, r.source.line or 0))
         merged.rejections = rejections[: merged.max_examples]
         return merged
-
-
-def _ignored_note(n: int, what: str) -> str:
-    return f"{n:,} {what} ignored"
 
 
 def totals(reports: list[ReadReport]) -> dict[str, int]:
